@@ -1,0 +1,1 @@
+"""The WFM warehouse: PostgreSQL connection handling, migrations and loads."""

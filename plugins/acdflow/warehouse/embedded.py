@@ -1,0 +1,165 @@
+"""A real PostgreSQL server for tests and the demo, started from the binaries of the ``pgserver`` wheel.
+
+``pgserver``'s own ``get_server`` only listens on a Unix socket. Airflow connection URIs, ``psql``
+and a real scheduler are all simpler with a TCP port, so this module drives ``initdb`` and
+``pg_ctl`` itself and listens on loopback only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+import psycopg
+
+_PG_SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's convention
+
+
+def _bin_dir() -> Path:
+    # Located without importing pgserver: its import sets up a runtime lock directory we do not use.
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the pgserver package is not installed; run `make venv`")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _run_as() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(_PG_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "-s", "/bin/sh", _PG_SYSTEM_USER], check=True, capture_output=True)  # noqa: S607
+    return _PG_SYSTEM_USER
+
+
+def _allow_traverse(path: Path) -> None:
+    """Let the unprivileged server user reach ``path`` (adds o+rx on every parent)."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        parent.chmod(mode | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+
+
+def _allow_read_tree(root: Path) -> None:
+    for dirpath, _dirnames, filenames in os.walk(root):
+        d = Path(dirpath)
+        d.chmod(d.stat().st_mode | 0o055)
+        for name in filenames:
+            f = d / name
+            f.chmod(f.stat().st_mode | 0o044 | (0o011 if f.stat().st_mode & 0o100 else 0))
+
+
+class EmbeddedPostgres:
+    """A throw-away PostgreSQL cluster in ``data_dir`` listening on ``127.0.0.1:port``."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, *, keep_data: bool = False) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port or _free_port()
+        self.keep_data = keep_data
+        self._user = _run_as()
+        self._started = False
+
+    @property
+    def uri(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg(self, exe: str, *args: str, timeout: float = 60) -> None:
+        subprocess.run(
+            [str(_bin_dir() / exe), *args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            user=self._user,
+        )
+
+    def _prepare_permissions(self) -> None:
+        if self._user is None:
+            return
+        _allow_traverse(self.data_dir)
+        install = _bin_dir().parent
+        _allow_traverse(install)
+        _allow_read_tree(install)
+        entry = pwd.getpwnam(self._user)
+        os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+
+    def start(self) -> str:
+        """Initialise the cluster if needed, start it and return its URI."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_permissions()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._pg(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+            )
+        opts = (
+            f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._pg(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-o",
+            opts,
+            "-l",
+            str(self.data_dir / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+        self._started = True
+        self._wait_ready()
+        return self.uri
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(self.uri, connect_timeout=2):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self._started:
+            try:
+                self._pg("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+            finally:
+                self._started = False
+        if not self.keep_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self) -> EmbeddedPostgres:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
