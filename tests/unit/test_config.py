@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from acdflow.config import (
+    ConfigError,
+    IntegrationSpec,
+    documented_keys,
+    load_config,
+    parse_config,
+    raise_for_issues,
+)
+
+GOOD = {"name": "acme_us", "conn_id": "eightbyeight_acme", "start_date": "2026-11-01"}
+
+
+def _parse(entries: list[Any], **top: Any) -> Any:
+    return parse_config({"integrations": entries, **top}, path=Path("integrations.yaml"))
+
+
+def test_minimal_entry_gets_documented_defaults() -> None:
+    result = _parse([GOOD])
+    assert result.issues == ()
+    (spec,) = result.integrations
+    assert spec == IntegrationSpec(
+        name="acme_us", conn_id="eightbyeight_acme", start_date=datetime(2026, 11, 1, tzinfo=UTC)
+    )
+    assert spec.correct_time_quirk is True
+    assert spec.retries >= 2
+    assert spec.pool == "acdflow_8x8_acme_us"
+    assert spec.dag_id("interactions") == "acme_us__interactions"
+    assert result.warehouse.conn_id == "wfm_warehouse"
+    assert result.warehouse.schema == "acd"
+
+
+def test_specs_are_frozen() -> None:
+    (spec,) = _parse([GOOD]).integrations
+    with pytest.raises(AttributeError):
+        spec.name = "other"  # type: ignore[misc]
+
+
+def test_every_spec_field_is_a_documented_key() -> None:
+    fields = set(IntegrationSpec.__dataclass_fields__)
+    assert fields <= set(documented_keys())
+
+
+@pytest.mark.parametrize(
+    ("override", "field", "fragment"),
+    [
+        ({"name": "Acme US"}, "name", "lower-case slug"),
+        ({"name": "x'; DROP TABLE acd.interactions; --"}, "name", "lower-case slug"),
+        ({"name": "acmé"}, "name", "lower-case slug"),
+        ({"system": "genesys"}, "system", "only '8x8'"),
+        ({"conn_id": "bad id"}, "conn_id", "connection id"),
+        ({"start_date": "yesterday"}, "start_date", "ISO date"),
+        ({"start_date": "2026-11-01T00:07:00Z"}, "start_date", "15-minute boundary"),
+        ({"retries": 1}, "retries", "from 2 to 20"),
+        ({"retries": "3"}, "retries", "whole number"),
+        ({"enabled": "yes"}, "enabled", "true or false"),
+        ({"live_poll_seconds": 5}, "live_poll_seconds", "from 15 to 300"),
+        ({"drift_check": "ignore"}, "drift_check", "'fail' or 'warn'"),
+        ({"colour": "blue"}, "colour", "unknown key"),
+        ({"alerts": {"email_to": "not-an-address"}}, "alerts.email_to", "e-mail address"),
+        ({"alerts": {"pager": "x"}}, "alerts.pager", "unknown key"),
+    ],
+)
+def test_bad_field_is_named(override: dict[str, Any], field: str, fragment: str) -> None:
+    result = _parse([{**GOOD, **override}])
+    assert result.integrations == ()
+    (issue,) = result.issues
+    assert issue.field == field
+    assert fragment in issue.message
+    assert "integrations[0]" in str(issue)
+    assert f"field '{field}'" in str(issue)
+
+
+def test_missing_required_field() -> None:
+    entry = dict(GOOD)
+    del entry["conn_id"]
+    (issue,) = _parse([entry]).issues
+    assert (issue.field, issue.message) == ("conn_id", "is required")
+
+
+def test_bad_entry_does_not_hide_good_ones() -> None:
+    other = {**GOOD, "name": "beta_eu", "conn_id": "eightbyeight_beta"}
+    result = _parse([GOOD, {**GOOD, "name": "broken", "retries": 0}, other])
+    assert [s.name for s in result.integrations] == ["acme_us", "beta_eu"]
+    (issue,) = result.issues
+    assert issue.entry == "integrations[1] (name 'broken')"
+    assert issue.field == "retries"
+
+
+def test_duplicate_names_are_refused() -> None:
+    result = _parse([GOOD, {**GOOD, "conn_id": "other"}])
+    assert [s.conn_id for s in result.integrations] == ["eightbyeight_acme"]
+    (issue,) = result.issues
+    assert "duplicate name 'acme_us'" in issue.message
+
+
+def test_defaults_section_applies_to_every_entry() -> None:
+    result = _parse([GOOD, {**GOOD, "name": "b", "retries": 5}], defaults={"retries": 4, "owner": "wfm"})
+    assert [(s.name, s.retries, s.owner) for s in result.integrations] == [
+        ("acme_us", 4, "wfm"),
+        ("b", 5, "wfm"),
+    ]
+
+
+def test_warehouse_schema_must_be_an_identifier() -> None:
+    result = _parse([GOOD], warehouse={"schema": 'acd"; drop'})
+    assert result.integrations  # the integrations themselves are fine
+    (issue,) = result.issues
+    assert issue.field == "warehouse.schema"
+
+
+@pytest.mark.parametrize("document", [[1, 2], "integrations", 42])
+def test_document_must_be_a_mapping(document: Any) -> None:
+    result = parse_config(document, path=Path("x.yaml"))
+    assert result.integrations == ()
+    (issue,) = result.issues
+    assert "must be a mapping" in issue.message
+
+
+def test_entry_must_be_a_mapping() -> None:
+    (issue,) = _parse(["acme"]).issues
+    assert "must be a mapping" in issue.message
+
+
+def test_load_from_file_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "integrations.yaml"
+    path.write_text(yaml.safe_dump({"integrations": [GOOD]}))
+    monkeypatch.setenv("ACDFLOW_INTEGRATIONS", str(path))
+    result = load_config()
+    assert result.path == path
+    assert [s.name for s in result.integrations] == ["acme_us"]
+    raise_for_issues()  # no problems, no error
+
+
+def test_unreadable_files_are_issues_not_crashes(tmp_path: Path) -> None:
+    assert "file not found" in str(load_config(tmp_path / "missing.yaml").issues[0])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("integrations: [\n")
+    assert "not valid YAML" in str(load_config(broken).issues[0])
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        raise_for_issues(broken)
+
+
+def test_disabled_entries_are_kept_but_not_enabled() -> None:
+    result = _parse([GOOD, {**GOOD, "name": "off", "enabled": False}])
+    assert [s.name for s in result.integrations] == ["acme_us", "off"]
+    assert [s.name for s in result.enabled()] == ["acme_us"]
