@@ -1,0 +1,35 @@
+"""SQL files under ``include/sql/``, rendered for one warehouse schema.
+
+SQL text uses ``{schema}`` placeholders, filled with a quoted identifier by psycopg's ``sql``
+module; values always travel as query parameters. The schema name itself is validated by the
+configuration, so nothing a user types reaches SQL as text.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from psycopg import sql
+
+from acdflow.config import REPO_ROOT, SCHEMA_PATTERN
+
+SQL_DIR_ENV = "ACDFLOW_SQL_DIR"
+
+
+def sql_dir() -> Path:
+    override = os.environ.get(SQL_DIR_ENV)
+    return Path(override) if override else REPO_ROOT / "include" / "sql"
+
+
+@cache
+def _read(relative: str, base: Path) -> str:
+    return (base / relative).read_text(encoding="utf-8")
+
+
+def render(relative: str, schema: str) -> sql.Composed:
+    """The SQL file ``include/sql/<relative>`` with ``{schema}`` bound to ``schema``."""
+    if not SCHEMA_PATTERN.fullmatch(schema):
+        raise ValueError(f"invalid warehouse schema name {schema!r}")
+    return sql.SQL(_read(relative, sql_dir())).format(schema=sql.Identifier(schema))

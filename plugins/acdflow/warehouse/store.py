@@ -1,0 +1,338 @@
+"""Warehouse reads and writes used by the pipeline steps.
+
+Data moves between tasks through the warehouse, never through XCom: ``extract`` lands raw report
+pages in ``raw_report_pages``, ``transform`` writes ``stg_*`` tables, ``load`` publishes to the
+public tables in one transaction, and ``aggregate_aht`` recomputes AHT and removes the report's
+landing and staging rows. Each step only reads what the previous one committed, so any task can
+run on any worker and be retried on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from acdflow.warehouse.migrate import ensure_schema
+from acdflow.warehouse.sql import render
+
+Connection = psycopg.Connection[Any]
+
+
+@contextmanager
+def connect(uri: str, schema: str) -> Iterator[Connection]:
+    """A warehouse connection with the schema migrated; commits are explicit (``conn.transaction()``)."""
+    with psycopg.connect(uri, autocommit=True, application_name="acdflow") as conn:
+        ensure_schema(conn, schema)
+        yield conn
+
+
+def _ident(schema: str) -> sql.Identifier:
+    return sql.Identifier(schema)
+
+
+def canonical_row_hash(raw: Any) -> str:
+    """Stable identity of a raw row, so re-reading the same bad row never quarantines it twice."""
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- extract -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LandedReport:
+    pages: int
+    rows: int
+
+
+def land_pages(
+    conn: Connection,
+    schema: str,
+    *,
+    integration: str,
+    report_kind: str,
+    report_id: int,
+    pages: Iterable[Sequence[Mapping[str, Any]]],
+) -> LandedReport:
+    """Replace the landed pages of one report with ``pages`` (streamed; one transaction)."""
+    ident = _ident(schema)
+    insert = sql.SQL(
+        "INSERT INTO {}.raw_report_pages (integration, report_kind, report_id, page_index, row_count, body)"
+        " VALUES (%s, %s, %s, %s, %s, %s)"
+    ).format(ident)
+    page_count = 0
+    row_count = 0
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("DELETE FROM {}.raw_report_pages WHERE integration = %s AND report_id = %s").format(
+                ident
+            ),
+            (integration, report_id),
+        )
+        for index, rows in enumerate(pages):
+            conn.execute(insert, (integration, report_kind, report_id, index, len(rows), Jsonb(list(rows))))
+            page_count += 1
+            row_count += len(rows)
+    return LandedReport(page_count, row_count)
+
+
+def iter_landed_rows(conn: Connection, schema: str, *, integration: str, report_id: int) -> Iterator[Any]:
+    """Rows of a landed report, page by page through a server-side cursor (bounded memory)."""
+    query = sql.SQL(
+        "SELECT body FROM {}.raw_report_pages WHERE integration = %s AND report_id = %s ORDER BY page_index"
+    ).format(_ident(schema))
+    with conn.transaction(), conn.cursor(name=f"landed_{report_id}") as cur:
+        cur.itersize = 2
+        cur.execute(query, (integration, report_id))
+        for (body,) in cur:
+            yield from body
+
+
+def landed_row_count(conn: Connection, schema: str, *, integration: str, report_id: int) -> int:
+    row = conn.execute(
+        sql.SQL(
+            "SELECT coalesce(sum(row_count), 0) FROM {}.raw_report_pages"
+            " WHERE integration = %s AND report_id = %s"
+        ).format(_ident(schema)),
+        (integration, report_id),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+# --- transform ---------------------------------------------------------------------------------
+
+_STG_INTERACTION_COLUMNS = (
+    "integration",
+    "report_id",
+    "interaction_id",
+    "queue_id",
+    "queue_name",
+    "channel",
+    "media_type",
+    "direction",
+    "queue_time",
+    "interval_start",
+    "handled",
+    "handling_ms",
+    "created_time",
+    "finished_time",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StagedRejection:
+    reason: str
+    raw: Any
+    record_id: str | None
+    record_time: datetime | None
+
+
+def stage_interactions(
+    conn: Connection,
+    schema: str,
+    *,
+    integration: str,
+    report_id: int,
+    records: Iterable[Sequence[Any]],
+    rejected: Iterable[StagedRejection],
+) -> tuple[int, int]:
+    """Replace the staging rows of one report. ``records`` are tuples in staging column order
+    without the first two columns (integration, report_id). Returns (records, rejected) staged."""
+    ident = _ident(schema)
+    staged = 0
+    quarantined = 0
+    with conn.transaction():
+        for table in ("stg_interactions", "stg_rejected_rows"):
+            conn.execute(
+                sql.SQL("DELETE FROM {}.{} WHERE integration = %s AND report_id = %s").format(
+                    ident, sql.Identifier(table)
+                ),
+                (integration, report_id),
+            )
+        copy_interactions = sql.SQL("COPY {}.stg_interactions ({}) FROM STDIN").format(
+            ident, sql.SQL(", ").join(map(sql.Identifier, _STG_INTERACTION_COLUMNS))
+        )
+        with conn.cursor() as cur, cur.copy(copy_interactions) as copy:
+            for record in records:
+                copy.write_row((integration, report_id, *record))
+                staged += 1
+        seen: set[str] = set()
+        copy_rejected = sql.SQL(
+            "COPY {}.stg_rejected_rows"
+            " (integration, report_id, row_hash, reason, raw, record_id, record_time)"
+            " FROM STDIN"
+        ).format(ident)
+        with conn.cursor() as cur, cur.copy(copy_rejected) as copy:
+            for item in rejected:
+                row_hash = canonical_row_hash(item.raw)
+                if row_hash in seen:
+                    # The same bad row twice in one report is one quarantined row (still counted upstream).
+                    continue
+                seen.add(row_hash)
+                raw_json = json.dumps(item.raw, ensure_ascii=False, default=str)
+                copy.write_row(
+                    (
+                        integration,
+                        report_id,
+                        row_hash,
+                        item.reason,
+                        raw_json,
+                        item.record_id,
+                        item.record_time,
+                    )
+                )
+                quarantined += 1
+    return staged, quarantined
+
+
+# --- load --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    changed: int
+    staged: int
+    rejected_new: int
+    intervals: tuple[datetime, ...]
+
+
+def publish_interactions(
+    conn: Connection,
+    schema: str,
+    *,
+    integration: str,
+    report_id: int,
+    interval_start: datetime,
+) -> PublishResult:
+    """Upsert one report's staged interactions and quarantined rows in a single transaction."""
+    ident = _ident(schema)
+    params = {"integration": integration, "report_id": report_id}
+    with conn.transaction():
+        changed = conn.execute(render("interactions/upsert.sql", schema), params).rowcount
+        rejected_new = conn.execute(
+            render("interactions/publish_rejected.sql", schema),
+            {**params, "source": "interactions", "interval_start": interval_start},
+        ).rowcount
+        staged_row = conn.execute(
+            sql.SQL(
+                "SELECT count(*) FROM {}.stg_interactions WHERE integration = %s AND report_id = %s"
+            ).format(ident),
+            (integration, report_id),
+        ).fetchone()
+        intervals = conn.execute(
+            sql.SQL(
+                "SELECT DISTINCT interval_start FROM {}.stg_interactions"
+                " WHERE integration = %s AND report_id = %s ORDER BY 1"
+            ).format(ident),
+            (integration, report_id),
+        ).fetchall()
+    return PublishResult(
+        changed=max(changed, 0),
+        staged=int(staged_row[0]) if staged_row else 0,
+        rejected_new=max(rejected_new, 0),
+        intervals=tuple(row[0] for row in intervals),
+    )
+
+
+# --- aggregate ---------------------------------------------------------------------------------
+
+
+def _integration_lock(conn: Connection, integration: str) -> None:
+    # Serialises recomputations of one integration's aggregates; concurrent runs of the same
+    # interval would otherwise race on delete-then-insert of the same keys.
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"acdflow:aggregate:{integration}",))
+
+
+def recompute_aht(
+    conn: Connection,
+    schema: str,
+    *,
+    integration: str,
+    intervals: Sequence[datetime],
+    cleanup_report_id: int | None = None,
+) -> int:
+    """Recompute ``interval_aht`` for ``intervals`` and drop the report's landing/staging rows."""
+    ident = _ident(schema)
+    with conn.transaction():
+        _integration_lock(conn, integration)
+        written = conn.execute(
+            render("interactions/recompute_aht.sql", schema),
+            {"integration": integration, "intervals": list(intervals)},
+        ).rowcount
+        if cleanup_report_id is not None:
+            for table in ("raw_report_pages", "stg_interactions", "stg_rejected_rows"):
+                conn.execute(
+                    sql.SQL("DELETE FROM {}.{} WHERE integration = %s AND report_id = %s").format(
+                        ident, sql.Identifier(table)
+                    ),
+                    (integration, cleanup_report_id),
+                )
+        # Landing rows of runs that failed for good are not worth keeping forever.
+        conn.execute(
+            sql.SQL(
+                "DELETE FROM {}.raw_report_pages"
+                " WHERE integration = %s AND fetched_at < now() - interval '2 days'"
+            ).format(ident),
+            (integration,),
+        )
+    return max(written, 0)
+
+
+# --- run log -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    integration: str
+    dag_id: str
+    run_id: str
+    step: str
+    try_number: int
+    interval_start: datetime
+    interval_end: datetime
+    duration_ms: int
+    report_id: int | None = None
+    rows_fetched: int | None = None
+    rows_loaded: int | None = None
+    rows_rejected: int | None = None
+    api_requests: int | None = None
+    status: str = "success"
+    error: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
+def record_step(conn: Connection, schema: str, record: StepRecord) -> None:
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {}.load_runs (integration, dag_id, run_id, step, try_number, interval_start,"
+            " interval_end, report_id, rows_fetched, rows_loaded, rows_rejected, api_requests, duration_ms,"
+            " status, error, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(_ident(schema)),
+        (
+            record.integration,
+            record.dag_id,
+            record.run_id,
+            record.step,
+            record.try_number,
+            record.interval_start,
+            record.interval_end,
+            record.report_id,
+            record.rows_fetched,
+            record.rows_loaded,
+            record.rows_rejected,
+            record.api_requests,
+            record.duration_ms,
+            record.status,
+            record.error,
+            Jsonb(dict(record.details or {})),
+        ),
+    )
