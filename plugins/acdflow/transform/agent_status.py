@@ -1,0 +1,368 @@
+"""Agent status: historical status-change rows → events → intervals, and live ``/agents`` snapshots.
+
+Contract 9 (report fields), 15.6 (status name), 15.7 (historical intervals), 15.8 (live status).
+Pure functions of data; the loader decides what to read from and write to the warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from acdflow.timewindow import TimestampError, parse_api_timestamp
+from acdflow.transform.rows import (
+    RejectedRow,
+    RowRejected,
+    RowShapeError,
+    kind_of,
+    metrics_to_dict,
+    optional_timestamp,
+    required_timestamp,
+    row_to_dict,
+    short_repr,
+)
+
+__all__ = [
+    "LiveSkip",
+    "LiveStatus",
+    "StatusEvent",
+    "StatusEventBatch",
+    "StatusInterval",
+    "build_status_intervals",
+    "live_status_from_agent",
+    "live_statuses",
+    "status_name",
+    "transform_status_events",
+]
+
+
+def status_name(status: str, status_code: str | None) -> str:
+    """WFM status name, exactly contract 15.6: ``"OnBreak (Lunch)"``; never a code on ``LoggedOut``.
+
+    ``status`` is kept as received (A10: its casing is undocumented); ``LoggedOut`` is recognised
+    case-insensitively; a blank code counts as no code (A37).
+    """
+    if status_code and status_code.strip() and status.lower() != "loggedout":
+        return f"{status} ({status_code})"
+    return status
+
+
+# ---- historical events --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """One row of ``detailed-reports-agent-status-change``: the agent entered ``status`` at ``time``."""
+
+    agent_id: str
+    agent_name: str | None
+    status: str  # as received (A10)
+    status_code: str | None
+    time: datetime  # aware UTC
+    observed_offset_minutes: int  # offset 8x8 wrote on `time`, for time-drift checks
+
+    @property
+    def status_name(self) -> str:
+        return status_name(self.status, self.status_code)
+
+    @property
+    def key(self) -> tuple[str, datetime, str]:
+        """Identity per 15.7/16.3: ``(agentId, time, status)``, status compared case-insensitively."""
+        return (self.agent_id, self.time, self.status.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEventBatch:
+    """Every input row is in exactly one of ``events``, ``rejected`` or ``duplicates``."""
+
+    events: list[StatusEvent]
+    rejected: list[RejectedRow]
+    duplicates: int = 0
+
+    @property
+    def rows_seen(self) -> int:
+        return len(self.events) + len(self.rejected) + self.duplicates
+
+
+def _required_text(fields: Mapping[str, Any], key: str) -> str:
+    if key not in fields:
+        raise RowRejected(f"missing key {key}")
+    value = fields[key]
+    if value is None:
+        raise RowRejected(f"{key} is null")
+    if type(value) is not str:
+        raise RowRejected(f"{key} is not a string (got {kind_of(value)})")
+    if not value.strip():
+        raise RowRejected(f"{key} is blank")
+    return value
+
+
+def _optional_text(value: Any, key: str) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise RowRejected(f"{key} is not a string (got {kind_of(value)})")
+
+
+def _event_from_fields(fields: Mapping[str, Any]) -> StatusEvent:
+    agent_id = _required_text(fields, "agentId")
+    time, offset = required_timestamp(fields, "time")
+    status = _required_text(fields, "status")
+    return StatusEvent(
+        agent_id=agent_id,
+        agent_name=_optional_text(fields.get("agent"), "agent"),
+        status=status,
+        status_code=_optional_text(fields.get("statusCode"), "statusCode"),
+        time=time,
+        observed_offset_minutes=offset,
+    )
+
+
+def _status_rejection(row: Any, fields: Mapping[str, Any] | None, reason: str) -> RejectedRow:
+    agent_id = fields.get("agentId") if fields is not None else None
+    record_time = None
+    if fields is not None:
+        try:
+            record_time = parse_api_timestamp(fields.get("time"))  # type: ignore[arg-type]
+        except TimestampError:
+            record_time = None
+    return RejectedRow(
+        raw=row,
+        reason=reason,
+        agent_id=agent_id if type(agent_id) is str and agent_id else None,
+        record_time=record_time,
+    )
+
+
+def transform_status_events(rows: Iterable[Any]) -> StatusEventBatch:
+    """Status-change rows → :class:`StatusEvent` (aware UTC), in input order.
+
+    Requires ``agentId``, ``status`` (non-blank strings) and ``time`` (with an offset); ``agent`` and
+    ``statusCode`` are optional strings. Rows repeating an earlier ``(agentId, time, status)`` (status
+    case-insensitive) are duplicates by definition (15.7) — typical of the 30-minute overlap of
+    consecutive runs — and are counted, the first copy kept. Never raises for bad row content.
+    """
+    events: list[StatusEvent] = []
+    rejected: list[RejectedRow] = []
+    duplicates = 0
+    seen: set[tuple[str, datetime, str]] = set()
+    for row in rows:
+        try:
+            fields = row_to_dict(row)
+        except RowShapeError as exc:
+            rejected.append(_status_rejection(row, None, str(exc)))
+            continue
+        try:
+            event = _event_from_fields(fields)
+        except RowRejected as exc:
+            rejected.append(_status_rejection(row, fields, exc.reason))
+            continue
+        key = event.key
+        if key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        events.append(event)
+    return StatusEventBatch(events=events, rejected=rejected, duplicates=duplicates)
+
+
+# ---- historical intervals -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInterval:
+    """An agent's status from ``start_time`` until ``end_time`` (``None`` = still open)."""
+
+    agent_id: str
+    agent_name: str | None
+    status: str
+    status_code: str | None
+    status_name: str
+    start_time: datetime
+    end_time: datetime | None
+
+
+def _event_order(event: StatusEvent) -> tuple[datetime, str, str]:
+    # 8x8 gives no sequence number for events with the same timestamp, so ties are broken by a
+    # content key: the result must not depend on page order or on how stored and new events were
+    # concatenated, or re-runs would not converge on the same intervals.
+    return (event.time, event.status.lower(), event.status_code or "")
+
+
+def build_status_intervals(
+    events: Iterable[StatusEvent], *, known_next: Mapping[str, datetime] | None = None
+) -> list[StatusInterval]:
+    """Per agent, each event starts a status that ends at the agent's next event (15.7, A38).
+
+    The agent's last event stays open (``end_time=None``) unless ``known_next[agent_id]`` is a
+    later instant, which then closes it. Events with the same ``(agent_id, time, status)`` are
+    collapsed (first one wins), so stored and freshly imported events can simply be concatenated.
+    Same-instant events of one agent produce a zero-length interval for all but the last in
+    :func:`_event_order`; they are kept so the event log stays reconstructible. Output is sorted by
+    agent id, then start time.
+
+    Intended use by the loader (each 15-minute run, 16.3):
+
+    1. ``transform_status_events`` on the run's window (which overlaps the previous run by ~30 min);
+    2. for each agent in it, read from the warehouse the stored statuses from the agent's *previous
+       open status* (``end_time IS NULL``, or the last one starting before the new events) onwards,
+       turn them back into ``StatusEvent``s and pass them here together with the new events — the
+       previously open status then gets its end from the first new event;
+    3. if stored statuses exist *after* the newest new event (a re-read or backfill of an older
+       window), pass the start of the first of them as ``known_next`` so the rebuilt tail is closed
+       instead of reopened (a ``known_next`` at or before the agent's last event is ignored: that
+       event is then itself the newest known one);
+    4. replace the agent's stored statuses from the earliest start passed in, in one transaction
+       (or upsert by ``(agent_id, start_time, status)``). Re-running the same window converges.
+    """
+    if known_next is not None:
+        for agent_id, when in known_next.items():
+            if when.tzinfo is None or when.utcoffset() is None:
+                raise ValueError(f"known_next[{agent_id!r}] must be aware, got {when.isoformat()}")
+    by_agent: dict[str, dict[tuple[datetime, str], StatusEvent]] = {}
+    for event in events:
+        per_agent = by_agent.setdefault(event.agent_id, {})
+        per_agent.setdefault((event.time, event.status.lower()), event)
+
+    intervals: list[StatusInterval] = []
+    for agent_id in sorted(by_agent):
+        ordered = sorted(by_agent[agent_id].values(), key=_event_order)
+        tail_end: datetime | None = None
+        if known_next is not None and agent_id in known_next:
+            candidate = known_next[agent_id].astimezone(UTC)
+            if candidate > ordered[-1].time:
+                tail_end = candidate
+        for index, event in enumerate(ordered):
+            end = ordered[index + 1].time if index + 1 < len(ordered) else tail_end
+            intervals.append(
+                StatusInterval(
+                    agent_id=agent_id,
+                    agent_name=event.agent_name,
+                    status=event.status,
+                    status_code=event.status_code,
+                    status_name=status_name(event.status, event.status_code),
+                    start_time=event.time,
+                    end_time=end,
+                )
+            )
+    return intervals
+
+
+# ---- live (realtime /agents) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStatus:
+    """An agent's current status from one ``/agents`` snapshot (15.8); ``end_time`` None = ongoing."""
+
+    agent_id: str
+    agent_name: str | None
+    status: str
+    status_code: str | None
+    status_name: str
+    start_time: datetime
+    end_time: datetime | None
+    observed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSkip:
+    """An ``/agents`` element that yields no live status, and why (A40: skip and log)."""
+
+    agent_id: str | None
+    reason: str
+
+
+def _metric_ms(metrics: Mapping[str, Any], key: str) -> int:
+    value = metrics.get(key)
+    if value is None:
+        raise RowRejected(f"{key} is missing or null")
+    kind = type(value)
+    if (
+        kind is int
+        or (kind is float and value.is_integer())
+        or (kind is str and value.isascii() and value.isdigit())
+    ):
+        ms = int(value)
+    else:
+        raise RowRejected(f"{key} is not a whole number of milliseconds ({short_repr(value)})")
+    if ms < 0:
+        raise RowRejected(f"{key} is negative ({ms})")
+    return ms
+
+
+def _metric_time(metrics: Mapping[str, Any], key: str) -> datetime:
+    value = optional_timestamp(metrics.get(key), key)
+    if value is None:
+        raise RowRejected(f"{key} is missing or null")
+    return value
+
+
+def live_status_from_agent(agent: Mapping[str, Any], observed_at: datetime) -> LiveStatus | LiveSkip:
+    """Live status of one ``/agents`` element per 15.6/15.8, or :class:`LiveSkip` with the reason.
+
+    start = ``lastLogin.rt`` + ``loggedInTime.rt`` − ``timeOnStatus.rt`` (integer milliseconds, exact);
+    for ``LoggedOut`` (case-insensitive) start = end = ``lastLogout.rt``. Otherwise the status is open
+    (``end_time=None``, A39). Missing/null inputs, the ``includeTotals`` element (``id`` null, 11.4) and
+    malformed elements are skipped, never raised. ``observed_at`` (the poll time, aware) is stored
+    so consumers can tell how fresh the snapshot was.
+    """
+    if observed_at.tzinfo is None or observed_at.utcoffset() is None:
+        raise ValueError(f"observed_at must be aware, got {observed_at.isoformat()}")
+    observed = observed_at.astimezone(UTC)
+    element: object = agent  # typed Mapping, but a page is parsed JSON and may hold anything
+    if not isinstance(element, Mapping):
+        return LiveSkip(None, f"agent element is not an object (got {kind_of(agent)})")
+    agent_id = agent.get("id")
+    if agent_id is None:
+        return LiveSkip(None, "totals element or agent without id")
+    if type(agent_id) is not str or not agent_id.strip():
+        return LiveSkip(None, f"agent id is not a non-empty string ({short_repr(agent_id)})")
+    name = agent.get("name")
+    try:
+        if name is not None and type(name) is not str:
+            raise RowRejected(f"name is not a string (got {kind_of(name)})")
+        metrics = metrics_to_dict(agent.get("metrics"))
+        status = metrics.get("status.rt")
+        if type(status) is not str or not status.strip():
+            raise RowRejected(f"status.rt is missing or not a non-empty string ({short_repr(status)})")
+        code = metrics.get("statusCode.rt")
+        if code is not None and type(code) is not str:
+            raise RowRejected(f"statusCode.rt is not a string (got {kind_of(code)})")
+        end: datetime | None
+        if status.lower() == "loggedout":
+            start = end = _metric_time(metrics, "lastLogout.rt")
+        else:
+            last_login = _metric_time(metrics, "lastLogin.rt")
+            delta = _metric_ms(metrics, "loggedInTime.rt") - _metric_ms(metrics, "timeOnStatus.rt")
+            try:
+                start = last_login + timedelta(milliseconds=delta)
+            except OverflowError:
+                raise RowRejected("status start is out of the datetime range") from None
+            end = None
+    except (RowRejected, RowShapeError) as exc:
+        return LiveSkip(agent_id, exc.reason if isinstance(exc, RowRejected) else str(exc))
+    return LiveStatus(
+        agent_id=agent_id,
+        agent_name=name,
+        status=status,
+        status_code=code,
+        status_name=status_name(status, code),
+        start_time=start,
+        end_time=end,
+        observed_at=observed,
+    )
+
+
+def live_statuses(agents: Iterable[Any], observed_at: datetime) -> tuple[list[LiveStatus], list[LiveSkip]]:
+    """:func:`live_status_from_agent` over one (or several concatenated) ``/agents`` pages."""
+    statuses: list[LiveStatus] = []
+    skipped: list[LiveSkip] = []
+    for agent in agents:
+        result = live_status_from_agent(agent, observed_at)
+        if isinstance(result, LiveStatus):
+            statuses.append(result)
+        else:
+            skipped.append(result)
+    return statuses, skipped

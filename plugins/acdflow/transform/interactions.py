@@ -1,0 +1,430 @@
+"""Interaction rows (``detailed-reports-interaction-details``) → warehouse records, and AHT.
+
+Implements the product mapping rules of contract 15.2–15.5 and 15.9. Pure: rows in, records out.
+
+Order of work for each row (it decides whether a bad row is *filtered* or *rejected*):
+
+1. **Shape** — the row must be ``{"items": [{"key", "value"}, …]}``; otherwise nothing can be read
+   and it is rejected.
+2. **Product filters (15.2)** — ``queueName`` non-empty after trimming, then ``direction`` in
+   {InboundDir, OutboundDir} (case-insensitive, the filter spellings ``inbound``/``outbound`` too,
+   A17). A row that fails them is *filtered* (counted by reason) before anything else is validated,
+   so a non-queued row with a corrupt ``queueTime`` is filtered, not rejected. The two fields must
+   still be *present*: a missing key means the report was requested without the field, and
+   filtering every row silently would hide that, so it is a rejection.
+3. **Validation** of what the record needs: ``interactionId``, ``queueTime`` (with an offset),
+   ``mediaType`` (one of the four; anything else or null is quarantined — the product decision for
+   A36 is quarantine, not a silent skip), ``interactionLabels``, optional ``queueId``,
+   ``transactionId``, ``time``, ``finishedTime``, and — only for handled rows, the only ones whose
+   handling time is used — the ``participants`` array. Fields the mapping does not read are never
+   validated.
+4. **Duplicates** by ``interactionId`` within the batch (A42 assumes none): a later row whose mapped
+   record equals the first is collapsed and counted in ``duplicates``; a later row with *different*
+   mapped content is rejected ("duplicate interactionId … different content") and the first kept —
+   8x8 gives nothing to tell which copy is right, and the rejection keeps the conflict visible.
+
+Every input row therefore ends up in exactly one of ``records``, ``rejected``, ``filtered`` or
+``duplicates``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from acdflow.timewindow import TimestampError, parse_api_timestamp_with_offset
+from acdflow.transform.rows import (
+    RejectedRow,
+    RowRejected,
+    RowShapeError,
+    kind_of,
+    optional_timestamp,
+    required_timestamp,
+    row_to_dict,
+    short_repr,
+)
+
+__all__ = [
+    "AHT_NEGATIVE",
+    "AHT_NO_ACCEPTED",
+    "AHT_NO_PARTICIPANTS",
+    "AHT_ONGOING",
+    "FILTER_DIRECTION",
+    "FILTER_NO_QUEUE",
+    "AhtRow",
+    "Channel",
+    "Direction",
+    "InteractionBatch",
+    "InteractionRecord",
+    "RejectedRow",
+    "aggregate_aht",
+    "transform_interactions",
+]
+
+Channel = Literal["call", "chat", "email"]
+Direction = Literal["inbound", "outbound"]
+
+# 15.5, matched case-insensitively on the lower-cased mediaType.
+_CHANNELS: dict[str, Channel] = {"phone": "call", "chat": "chat", "email": "email", "voicemail": "call"}
+# Returned spelling and filter spelling (A17) both accepted.
+_DIRECTIONS: dict[str, Direction] = {
+    "inbounddir": "inbound",
+    "inbound": "inbound",
+    "outbounddir": "outbound",
+    "outbound": "outbound",
+}
+
+FILTER_NO_QUEUE = "no queueName"
+FILTER_DIRECTION = "direction not InboundDir/OutboundDir"
+
+AHT_ONGOING = "ongoing"
+AHT_NO_ACCEPTED = "no accepted participant with times"
+AHT_NEGATIVE = "negative handling time"
+AHT_NO_PARTICIPANTS = "participants not reported"
+
+_ONE_MS = timedelta(milliseconds=1)
+_MS_PER_SECOND_EXP = -3
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionRecord:
+    """One imported interaction, as the warehouse stores it (all instants aware UTC)."""
+
+    interaction_id: str
+    queue_id: str | None
+    queue_name: str  # as received; 15.2 only requires it to be non-blank
+    channel: Channel
+    media_type: str  # as received, e.g. "VoiceMail"
+    direction: Direction
+    queue_time: datetime  # the interaction timestamp (15.3)
+    interval_start: datetime  # 15-minute UTC floor of queue_time
+    handled: bool
+    handling_ms: int | None  # 15.9; None when not handled or not computable
+    finished_time: datetime | None
+    ongoing: bool  # finishedTime came with ongoing=true: values may still change
+    created_time: datetime | None  # row `time`; 8x8's dateRange filters on it (A43)
+    transaction_id: str | None
+    labels: tuple[str, ...]
+    queue_time_offset_minutes: int  # offset 8x8 wrote on queueTime, for time-drift checks
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionBatch:
+    """Result of :func:`transform_interactions`; see the module docstring for the accounting."""
+
+    records: list[InteractionRecord]
+    rejected: list[RejectedRow]
+    filtered: Counter[str] = field(default_factory=Counter)
+    aht_excluded: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+
+    @property
+    def rows_seen(self) -> int:
+        """Input rows accounted for: records + rejected + filtered + duplicates."""
+        return len(self.records) + len(self.rejected) + sum(self.filtered.values()) + self.duplicates
+
+
+@dataclass(frozen=True, slots=True)
+class AhtRow:
+    """AHT of one (interval, queue, channel): ``aht_seconds = handling_ms_sum / handled_count / 1000``."""
+
+    interval_start: datetime
+    queue_name: str
+    channel: Channel
+    handled_count: int
+    handling_ms_sum: int
+    aht_seconds: Decimal
+
+
+def _optional_id(fields: Mapping[str, Any], key: str) -> str | None:
+    value = fields.get(key)
+    if value is None or type(value) is str:
+        return value
+    if type(value) is int:  # ids are strings in 8x8 rows, but a number is unambiguous
+        return str(value)
+    raise RowRejected(f"{key} is not a string (got {kind_of(value)})")
+
+
+def _finished(value: Any) -> tuple[datetime | None, bool]:
+    """``finishedTime`` is ``{value, ongoing}`` (current docs) or a plain string (older sample, 7.5)."""
+    if value is None or type(value) is str:
+        return optional_timestamp(value, "finishedTime"), False
+    if isinstance(value, Mapping):
+        ongoing = value.get("ongoing")
+        if ongoing is not None and type(ongoing) is not bool:
+            raise RowRejected(f"finishedTime.ongoing is not a boolean (got {kind_of(ongoing)})")
+        return optional_timestamp(value.get("value"), "finishedTime"), ongoing is True
+    raise RowRejected(f"finishedTime is neither a timestamp nor an object (got {kind_of(value)})")
+
+
+def _handling_ms(fields: Mapping[str, Any], ongoing: bool) -> tuple[int | None, str | None]:
+    """Handling time of a handled interaction per 15.9, or ``(None, why it is excluded)``.
+
+    Only the ``participants`` array is used: row-level participant fields are aggregates whose rule
+    is undocumented and demonstrably wrong for AHT (contract 7.6, 18.3). Per accepting participant:
+    (WrapUpEnd, else HandlingEnd) − OfferActionTime; summed over accepting participants. If any
+    accepting participant's time cannot be computed, the whole call is excluded rather than summing
+    the rest, because a partial sum would silently understate AHT; likewise one negative participant
+    discards the call.
+    """
+    participants = fields.get("participants")
+    if participants is None:
+        return None, AHT_NO_PARTICIPANTS
+    if type(participants) is not list:
+        raise RowRejected(f"participants is not a list (got {kind_of(participants)})")
+    total = 0
+    accepted = 0
+    open_participant = False
+    missing_start = False
+    negative = False
+    for index, p in enumerate(participants):
+        if not isinstance(p, Mapping):
+            raise RowRejected(f"participants[{index}] is not an object (got {kind_of(p)})")
+        action = p.get("participantOfferAction")
+        if action is None:
+            continue
+        if type(action) is not str:
+            raise RowRejected(f"participants[{index}].participantOfferAction is not a string")
+        if action.lower() != "accepted":
+            continue
+        accepted += 1
+        start = optional_timestamp(
+            p.get("participantOfferActionTime"), f"participants[{index}].participantOfferActionTime"
+        )
+        end = optional_timestamp(
+            p.get("participantWrapUpEndTime"), f"participants[{index}].participantWrapUpEndTime"
+        )
+        if end is None:  # no wrap-up: fall back to the end of handling (15.9)
+            end = optional_timestamp(
+                p.get("participantHandlingEndTime"), f"participants[{index}].participantHandlingEndTime"
+            )
+        if end is None:
+            open_participant = True
+        elif start is None:
+            missing_start = True
+        else:
+            ms = (end - start) // _ONE_MS
+            negative = negative or ms < 0
+            total += ms
+    if accepted == 0:
+        return None, AHT_NO_ACCEPTED
+    if ongoing or open_participant:
+        return None, AHT_ONGOING
+    if missing_start:
+        return None, AHT_NO_ACCEPTED
+    if negative:
+        return None, AHT_NEGATIVE
+    return total, None
+
+
+def _map_row(fields: Mapping[str, Any]) -> tuple[InteractionRecord, str | None] | str:
+    """``(record, AHT exclusion reason)``, or the filter reason for a row the product rules skip.
+
+    Raises ``RowRejected`` for a row that must be quarantined.
+    """
+    # --- 15.2 filters first: a row skipped anyway is never rejected for other fields.
+    if "queueName" not in fields:
+        raise RowRejected("missing key queueName")
+    queue_name = fields["queueName"]
+    if queue_name is None:
+        return FILTER_NO_QUEUE
+    if type(queue_name) is not str:
+        raise RowRejected(f"queueName is not a string (got {kind_of(queue_name)})")
+    if not queue_name.strip():
+        return FILTER_NO_QUEUE
+    if "direction" not in fields:
+        raise RowRejected("missing key direction")
+    direction_raw = fields["direction"]
+    if direction_raw is None:
+        return FILTER_DIRECTION
+    if type(direction_raw) is not str:
+        raise RowRejected(f"direction is not a string (got {kind_of(direction_raw)})")
+    direction = _DIRECTIONS.get(direction_raw.lower())
+    if direction is None:
+        return FILTER_DIRECTION
+
+    # --- validation of everything the record carries.
+    if "interactionId" not in fields:
+        raise RowRejected("missing key interactionId")
+    interaction_id = fields["interactionId"]
+    if type(interaction_id) is not str or not interaction_id.strip():
+        raise RowRejected(f"interactionId is not a non-empty string (got {short_repr(interaction_id)})")
+
+    queue_time, offset = required_timestamp(fields, "queueTime")
+
+    if "mediaType" not in fields:
+        raise RowRejected("missing key mediaType")
+    media_type = fields["mediaType"]
+    if media_type is None:
+        raise RowRejected("mediaType is null")
+    if type(media_type) is not str:
+        raise RowRejected(f"mediaType is not a string (got {kind_of(media_type)})")
+    channel = _CHANNELS.get(media_type.lower())
+    if channel is None:
+        raise RowRejected(f"unknown mediaType {short_repr(media_type)}")
+
+    if "interactionLabels" not in fields:
+        raise RowRejected("missing key interactionLabels")
+    raw_labels = fields["interactionLabels"]
+    if raw_labels is None:
+        labels: tuple[str, ...] = ()
+    elif type(raw_labels) is list:
+        labels = tuple(raw_labels)
+        if not all(type(label) is str for label in labels):
+            raise RowRejected("interactionLabels contains a non-string")
+    else:
+        raise RowRejected(f"interactionLabels is not a list (got {kind_of(raw_labels)})")
+    # 15.4; case-insensitive per A17 (harmless, labels are PascalCase).
+    handled = any(label.lower() == "handled" for label in labels)
+
+    queue_id = _optional_id(fields, "queueId")
+    transaction_id = _optional_id(fields, "transactionId")
+    created_time = optional_timestamp(fields.get("time"), "time")
+    finished_time, ongoing = _finished(fields.get("finishedTime"))
+
+    handling_ms: int | None = None
+    exclusion: str | None = None
+    if handled:
+        handling_ms, exclusion = _handling_ms(fields, ongoing)
+
+    record = InteractionRecord(
+        interaction_id=interaction_id,
+        queue_id=queue_id,
+        queue_name=queue_name,
+        channel=channel,
+        media_type=media_type,
+        direction=direction,
+        queue_time=queue_time,
+        interval_start=queue_time.replace(
+            minute=queue_time.minute - queue_time.minute % 15, second=0, microsecond=0
+        ),
+        handled=handled,
+        handling_ms=handling_ms,
+        finished_time=finished_time,
+        ongoing=ongoing,
+        created_time=created_time,
+        transaction_id=transaction_id,
+        labels=labels,
+        queue_time_offset_minutes=offset,
+    )
+    return record, exclusion
+
+
+def _best_time(fields: Mapping[str, Any] | None) -> datetime | None:
+    """UTC instant to place a rejected row in an interval: queueTime, else time, else None."""
+    if fields is None:
+        return None
+    for key in ("queueTime", "time"):
+        try:
+            return parse_api_timestamp_with_offset(fields.get(key))[0]  # type: ignore[arg-type]
+        except TimestampError:
+            continue
+    return None
+
+
+def _rejection(row: Any, fields: Mapping[str, Any] | None, reason: str) -> RejectedRow:
+    interaction_id = fields.get("interactionId") if fields is not None else None
+    return RejectedRow(
+        raw=row,
+        reason=reason,
+        interaction_id=interaction_id if type(interaction_id) is str and interaction_id else None,
+        record_time=_best_time(fields),
+    )
+
+
+def transform_interactions(rows: Iterable[Any]) -> InteractionBatch:
+    """Map detailed-report rows to :class:`InteractionRecord` per contract 15.2–15.5 and 15.9.
+
+    Never raises for bad row content: every row lands in exactly one of ``records``, ``rejected``
+    (with a specific reason), ``filtered`` (counted by product-rule reason) or ``duplicates``.
+    ``aht_excluded`` counts handled records whose handling time is ``None`` (by reason).
+    """
+    records: list[InteractionRecord] = []
+    rejected: list[RejectedRow] = []
+    filtered: Counter[str] = Counter()
+    aht_excluded: Counter[str] = Counter()
+    duplicates = 0
+    seen: dict[str, InteractionRecord] = {}
+    for row in rows:
+        try:
+            fields = row_to_dict(row)
+        except RowShapeError as exc:
+            rejected.append(_rejection(row, None, str(exc)))
+            continue
+        try:
+            outcome = _map_row(fields)
+        except RowRejected as exc:
+            rejected.append(_rejection(row, fields, exc.reason))
+            continue
+        if isinstance(outcome, str):
+            filtered[outcome] += 1
+            continue
+        record, exclusion = outcome
+        first = seen.get(record.interaction_id)
+        if first is not None:
+            if first == record:
+                duplicates += 1
+            else:
+                rejected.append(
+                    _rejection(
+                        row,
+                        fields,
+                        "duplicate interactionId in report with different content (first occurrence kept)",
+                    )
+                )
+            continue
+        seen[record.interaction_id] = record
+        records.append(record)
+        if exclusion is not None:
+            aht_excluded[exclusion] += 1
+    return InteractionBatch(
+        records=records,
+        rejected=rejected,
+        filtered=filtered,
+        aht_excluded=aht_excluded,
+        duplicates=duplicates,
+    )
+
+
+def _round_half_even_div(numerator: int, denominator: int) -> int:
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+def aggregate_aht(records: Iterable[InteractionRecord]) -> list[AhtRow]:
+    """AHT per (15-minute interval, queue name, channel) per 15.9.
+
+    Counts only handled records with a computed ``handling_ms`` (numerator and denominator alike, so
+    an ongoing call cannot drag the average down). ``aht_seconds`` = sum / count / 1000 rounded to
+    the millisecond, half-even, computed in integers so no Decimal context can change it. Every
+    channel gets a row; restricting AHT to calls (open question Q3) is the caller's choice.
+    Sorted by interval, queue, channel.
+    """
+    sums: dict[tuple[datetime, str, Channel], list[int]] = {}
+    for r in records:
+        if not r.handled or r.handling_ms is None:
+            continue
+        acc = sums.get((r.interval_start, r.queue_name, r.channel))
+        if acc is None:
+            sums[(r.interval_start, r.queue_name, r.channel)] = [1, r.handling_ms]
+        else:
+            acc[0] += 1
+            acc[1] += r.handling_ms
+    return [
+        AhtRow(
+            interval_start=interval,
+            queue_name=queue,
+            channel=channel,
+            handled_count=count,
+            handling_ms_sum=total,
+            aht_seconds=Decimal(_round_half_even_div(total, count)).scaleb(_MS_PER_SECOND_EXP),
+        )
+        for (interval, queue, channel), (count, total) in sorted(sums.items())
+    ]

@@ -1,0 +1,147 @@
+"""Flatten 8x8 detailed-report rows and realtime metric lists into plain dicts.
+
+A detailed-report row is ``{"total": null, "items": [{"key", "label", "value"}, …]}`` (contract 7.5).
+Item order is an assumption (A22) and labels are display text, so fields are looked up by ``key``
+only. Realtime agents carry ``metrics: [{"key", "value"}, …]`` (contract 11.3), flattened the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from acdflow.timewindow import NaiveTimestampError, TimestampError, parse_api_timestamp_with_offset
+
+__all__ = [
+    "RejectedRow",
+    "RowRejected",
+    "RowShapeError",
+    "kind_of",
+    "metrics_to_dict",
+    "optional_timestamp",
+    "required_timestamp",
+    "row_to_dict",
+    "short_repr",
+]
+
+
+class RowShapeError(ValueError):
+    """A row (or metric list) is not the documented ``items``/``metrics`` shape."""
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "array"
+    return type(value).__name__
+
+
+def _pairs_to_dict(pairs: object, what: str) -> dict[str, Any]:
+    if type(pairs) is not list:
+        raise RowShapeError(f"{what} is not a list (got {_kind(pairs)})")
+    out: dict[str, Any] = {}
+    for index, item in enumerate(pairs):
+        # json.loads gives dicts; the isinstance fallback keeps other Mappings working.
+        if type(item) is not dict and not isinstance(item, Mapping):
+            raise RowShapeError(f"{what}[{index}] is not an object (got {_kind(item)})")
+        key = item.get("key")
+        if type(key) is not str:
+            raise RowShapeError(f"{what}[{index}] has no string 'key'")
+        if "value" not in item:
+            raise RowShapeError(f"{what}[{index}] ({key}) has no 'value'")
+        if key in out:
+            # Two values for one field: which one is right cannot be known, so the row is unusable.
+            raise RowShapeError(f"key {key} appears twice in {what}")
+        out[key] = item["value"]
+    return out
+
+
+def row_to_dict(row: Any) -> dict[str, Any]:
+    """``{key: value}`` of a detailed-report row; :class:`RowShapeError` says what is wrong otherwise.
+
+    ``total`` and ``label`` are ignored (``total`` is always null for detailed reports).
+    """
+    if type(row) is not dict and not isinstance(row, Mapping):
+        raise RowShapeError(f"row is not an object (got {_kind(row)})")
+    if "items" not in row:
+        raise RowShapeError("row has no 'items'")
+    return _pairs_to_dict(row["items"], "items")
+
+
+def metrics_to_dict(metrics: Any) -> dict[str, Any]:
+    """``{key: value}`` of a realtime ``metrics`` array (contract 11.3, looked up by key, A27)."""
+    return _pairs_to_dict(metrics, "metrics")
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """A row quarantined instead of loaded, with a reason a person can act on.
+
+    ``raw`` is the row exactly as received (normally a Mapping; whatever it was if it was not even
+    an object), so it can be stored for inspection and replayed once the cause is fixed.
+    ``record_time`` is the best UTC instant for placing the rejection in an interval, if any.
+    """
+
+    raw: Any
+    reason: str
+    interaction_id: str | None = None
+    record_time: datetime | None = None
+    agent_id: str | None = None
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr`` clipped for use in rejection reasons (a corrupt field can be huge)."""
+    try:
+        text = repr(value)
+    except ValueError:  # e.g. an int beyond sys.get_int_max_str_digits()
+        return f"<{_kind(value)} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def kind_of(value: object) -> str:
+    """JSON-ish type name for messages: ``null``, ``object``, ``array``, ``str``, ``int``…"""
+    return _kind(value)
+
+
+class RowRejected(Exception):
+    """Raised inside the transforms when a row must be quarantined; caught there, never escapes."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _timestamp_rejection(value: object, what: str, exc: TimestampError) -> RowRejected:
+    if isinstance(exc, NaiveTimestampError):
+        return RowRejected(f"{what} has no UTC offset ({short_repr(value)})")
+    if type(value) is not str:
+        return RowRejected(f"{what} is not a timestamp string (got {kind_of(value)})")
+    return RowRejected(f"unparseable {what} {short_repr(value)}")
+
+
+def required_timestamp(fields: Mapping[str, Any], key: str) -> tuple[datetime, int]:
+    """``(UTC instant, offset minutes)`` of a mandatory timestamp field, else :class:`RowRejected`."""
+    if key not in fields:
+        raise RowRejected(f"missing key {key}")
+    value = fields[key]
+    if value is None:
+        raise RowRejected(f"{key} is null")
+    try:
+        return parse_api_timestamp_with_offset(value)
+    except TimestampError as exc:
+        raise _timestamp_rejection(value, key, exc) from None
+
+
+def optional_timestamp(value: Any, what: str) -> datetime | None:
+    """UTC instant of an optional timestamp value (``None`` stays ``None``), else :class:`RowRejected`."""
+    if value is None:
+        return None
+    try:
+        return parse_api_timestamp_with_offset(value)[0]
+    except TimestampError as exc:
+        raise _timestamp_rejection(value, what, exc) from None

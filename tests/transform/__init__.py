@@ -1,0 +1,1 @@
+"""Unit tests of the pure transforms (acdflow.transform, acdflow.timewindow)."""

@@ -1,0 +1,270 @@
+"""Property tests: fuzzed row shapes never crash the transforms and every row is accounted for."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from acdflow.transform.agent_status import (
+    LiveSkip,
+    LiveStatus,
+    build_status_intervals,
+    live_status_from_agent,
+    transform_status_events,
+)
+from acdflow.transform.interactions import aggregate_aht, transform_interactions
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# ---- value strategies -----------------------------------------------------------------------
+
+json_scalar = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+json_value = st.recursive(
+    json_scalar,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31))
+offsets = st.sampled_from(
+    ["Z", "+00:00", "-08:00", "-07:00", "+02:00", "+03:00", "+05:30", "+11:00", "+14:00"]
+)
+
+
+def mostly(
+    usual: st.SearchStrategy[Any], rare: st.SearchStrategy[Any], percent: int = 6
+) -> st.SearchStrategy[Any]:
+    """``rare`` in roughly ``percent`` % of draws, else ``usual`` — so fuzzed rows still reach the deep
+    paths. (The rare branch sits at the top of the range: Hypothesis favours small integers.)"""
+    return st.integers(min_value=0, max_value=99).flatmap(lambda n: rare if n >= 100 - percent else usual)
+
+
+@st.composite
+def timestamps(draw: st.DrawFn) -> Any:
+    """Mostly valid API timestamps, plus the near-misses the parser must refuse."""
+    moment = draw(instants)
+    text = moment.isoformat(timespec=draw(st.sampled_from(["milliseconds", "seconds", "minutes"])))
+    near_misses = st.sampled_from([text, text.replace("T", " ") + "Z", text[:10]])  # no offset, etc.
+    return draw(mostly(st.just(text + draw(offsets)), near_misses | json_value))
+
+
+def one_of_or_junk(*values: Any) -> st.SearchStrategy[Any]:
+    return mostly(st.sampled_from(values), json_value)
+
+
+@st.composite
+def participant(draw: st.DrawFn) -> dict[str, Any]:
+    """An agent assignment with consistent times (offer ≤ handling end ≤ wrap-up end) unless fuzzed."""
+    offered = draw(instants)
+    handled_until = offered + timedelta(milliseconds=draw(st.integers(min_value=0, max_value=3_600_000)))
+    wrapped_until = handled_until + timedelta(milliseconds=draw(st.integers(min_value=0, max_value=600_000)))
+
+    def stamp(moment: datetime) -> str:
+        return moment.isoformat(timespec="milliseconds") + draw(offsets)
+
+    return {
+        "participantOfferAction": draw(
+            one_of_or_junk(*["Accepted"] * 3, "accepted", "OfferTimeout", "Rejected", None)
+        ),
+        "participantOfferActionTime": draw(mostly(st.just(stamp(offered)), timestamps() | st.none())),
+        "participantHandlingEndTime": draw(
+            mostly(st.just(stamp(handled_until)), timestamps() | st.none(), 20)
+        ),
+        "participantWrapUpEndTime": draw(mostly(st.just(stamp(wrapped_until)), timestamps() | st.none(), 30)),
+    }
+
+
+participants = mostly(
+    st.lists(mostly(participant(), json_value | st.just({}), 3), min_size=1, max_size=3),
+    st.just([]) | st.none() | json_value,
+    15,
+)
+
+INTERACTION_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "interactionId": one_of_or_junk("int-1", "int-2", "int-3", "int-4", "int-5", ""),
+    "queueName": one_of_or_junk(*["Support EN", "Chat EN"] * 4, "", "  ", None),
+    "direction": one_of_or_junk(*["InboundDir", "OutboundDir", "inbound", "OUTBOUND"] * 2, "Internal", None),
+    "mediaType": one_of_or_junk("Phone", "Chat", "Email", "VoiceMail", "voicemail", "Fax", None),
+    "queueTime": timestamps(),
+    "time": timestamps() | st.none(),
+    "interactionLabels": one_of_or_junk(
+        ["Queued", "Handled"], ["Queued", "Handled"], ["Queued"], ["handled"], [], None
+    ),
+    "finishedTime": timestamps()
+    | st.fixed_dictionaries({"value": timestamps() | st.none(), "ongoing": one_of_or_junk(True, False)}),
+    "participants": participants,
+    "queueId": one_of_or_junk("412", 412, None),
+    "transactionId": one_of_or_junk("1", None),
+}
+
+STATUS_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "agentId": one_of_or_junk("ag1", "ag2", "", None),
+    "agent": one_of_or_junk("Maria", None),
+    "status": one_of_or_junk("Available", "OnBreak", "onBreak", "LoggedOut", "", None),
+    "statusCode": one_of_or_junk("Lunch", "", None),
+    "time": timestamps(),
+}
+
+
+def item_for(key: str, value: Any) -> dict[str, Any]:
+    return {"key": key, "label": key.title(), "value": value}
+
+
+def rows_of(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[list[Any]]:
+    """Lists of rows: mostly well-formed with plausible values, sometimes anything at all."""
+    keys = sorted(fields)
+
+    @st.composite
+    def structured(draw: st.DrawFn) -> Any:
+        dropped = draw(mostly(st.just(set()), st.sets(st.sampled_from(keys), max_size=2)))
+        items: list[Any] = [item_for(k, draw(fields[k])) for k in keys if k not in dropped]
+        # Occasional junk items: non-objects, missing key/value, repeated keys, unknown keys.
+        junk = (
+            json_value
+            | st.builds(item_for, st.sampled_from(keys), json_value)
+            | st.fixed_dictionaries({"key": st.text(max_size=5)})
+            | st.builds(item_for, st.text(max_size=8), json_value)
+        )
+        items += draw(mostly(st.just([]), st.lists(junk, min_size=1, max_size=2)))
+        items = draw(st.permutations(items))
+        row = {"total": None, "items": items}
+        return draw(mostly(st.just(row), st.sampled_from([{"items": items}, {"total": None}]) | json_value))
+
+    @st.composite
+    def with_repeats(draw: st.DrawFn) -> list[Any]:
+        rows = draw(st.lists(structured(), max_size=8))
+        if rows:  # exact repeats (the same row on two pages) must collapse into `duplicates`
+            rows += draw(st.lists(st.sampled_from(rows), max_size=3))
+        return list(draw(st.permutations(rows)))
+
+    return with_repeats()
+
+
+def check_interactions(rows: list[Any]) -> None:
+    batch = transform_interactions(rows)
+    assert batch.rows_seen == len(rows)
+    assert len(batch.records) + len(batch.rejected) + sum(batch.filtered.values()) + batch.duplicates == len(
+        rows
+    )
+    ids = [r.interaction_id for r in batch.records]
+    assert len(ids) == len(set(ids))
+    for r in batch.records:
+        assert r.queue_name.strip()
+        assert r.channel in ("call", "chat", "email")
+        assert r.direction in ("inbound", "outbound")
+        assert r.queue_time.tzinfo is UTC
+        assert r.interval_start.tzinfo is UTC
+        assert r.interval_start <= r.queue_time < r.interval_start + timedelta(minutes=15)
+        assert r.interval_start.minute % 15 == 0
+        assert r.interval_start.second == 0
+        if not r.handled:
+            assert r.handling_ms is None
+        elif r.handling_ms is not None:
+            assert r.handling_ms >= 0
+    excluded = sum(batch.aht_excluded.values())
+    assert excluded == sum(1 for r in batch.records if r.handled and r.handling_ms is None)
+    for rejected in batch.rejected:
+        assert rejected.reason
+        assert any(rejected.raw is row for row in rows)
+        assert rejected.record_time is None or rejected.record_time.tzinfo is UTC
+    aht = aggregate_aht(batch.records)
+    assert sum(a.handled_count for a in aht) == sum(1 for r in batch.records if r.handling_ms is not None)
+
+    # Replaying the same rows: records unchanged, every earlier record/duplicate becomes a duplicate.
+    again = transform_interactions(rows + rows)
+    assert again.records == batch.records
+    assert again.duplicates == 2 * batch.duplicates + len(batch.records)
+    assert len(again.rejected) == 2 * len(batch.rejected)
+    assert again.filtered == batch.filtered + batch.filtered
+
+
+@SETTINGS
+@given(rows_of(INTERACTION_FIELDS))
+def test_fuzzed_interaction_rows_are_all_accounted_for(rows: list[Any]) -> None:
+    check_interactions(rows)
+
+
+@SETTINGS
+@given(st.lists(json_value, max_size=5))
+def test_arbitrary_json_as_interaction_rows(rows: list[Any]) -> None:
+    check_interactions(rows)
+
+
+def check_status(rows: list[Any]) -> None:
+    batch = transform_status_events(rows)
+    assert batch.rows_seen == len(rows)
+    keys = [e.key for e in batch.events]
+    assert len(keys) == len(set(keys))
+    for e in batch.events:
+        assert e.time.tzinfo is UTC
+        assert e.agent_id.strip()
+        assert e.status.strip()
+    for rejected in batch.rejected:
+        assert rejected.reason
+    intervals = build_status_intervals(batch.events)
+    assert len(intervals) == len(batch.events)
+    per_agent = Counter(i.agent_id for i in intervals)
+    assert sum(1 for i in intervals if i.end_time is None) == len(per_agent)
+    for current, following in itertools.pairwise(intervals):
+        if current.agent_id == following.agent_id:
+            assert current.end_time == following.start_time
+            assert current.start_time <= following.start_time
+
+
+@SETTINGS
+@given(rows_of(STATUS_FIELDS))
+def test_fuzzed_status_rows_are_all_accounted_for(rows: list[Any]) -> None:
+    check_status(rows)
+
+
+@SETTINGS
+@given(st.lists(json_value, max_size=5))
+def test_arbitrary_json_as_status_rows(rows: list[Any]) -> None:
+    check_status(rows)
+
+
+LIVE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "status.rt": one_of_or_junk("Available", "OnBreak", "LoggedOut", "loggedout", ""),
+    "statusCode.rt": one_of_or_junk("Lunch", None),
+    "timeOnStatus.rt": one_of_or_junk(0, 1797000, -1, 1.5, "45250")
+    | st.integers(min_value=0, max_value=10**13),
+    "loggedInTime.rt": one_of_or_junk(0, 12717886, 1e3) | st.integers(min_value=0, max_value=10**13),
+    "lastLogin.rt": timestamps() | st.sampled_from(["0001-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z"]),
+    "lastLogout.rt": timestamps() | st.none(),
+}
+
+
+@st.composite
+def agents(draw: st.DrawFn) -> Any:
+    metrics = [
+        {"key": k, "value": draw(v)}
+        for k, v in LIVE_FIELDS.items()
+        if draw(mostly(st.just(True), st.just(False)))
+    ]
+    element = {
+        "id": draw(one_of_or_junk("agX", "agY", "agZ", None, "")),
+        "name": draw(one_of_or_junk("X", None)),
+        "metrics": draw(mostly(st.just(metrics), st.just([*metrics, {"key": "status.rt"}]) | json_value)),
+    }
+    return draw(mostly(st.just(element), json_value))
+
+
+@SETTINGS
+@given(agents())
+def test_fuzzed_live_agents_never_raise(element: Any) -> None:
+    result = live_status_from_agent(element, datetime(2025, 11, 18, 20, 30, tzinfo=UTC))
+    assert isinstance(result, LiveStatus | LiveSkip)
+    if isinstance(result, LiveStatus):
+        assert result.start_time.tzinfo is UTC
+        assert result.status.strip()
+        if result.status.lower() == "loggedout":
+            assert result.end_time == result.start_time
+        else:
+            assert result.end_time is None
+    else:
+        assert result.reason
