@@ -1,0 +1,49 @@
+"""Local 8x8 simulator: a real HTTP server on loopback that behaves like 8x8's contact-center APIs.
+
+It implements contract section 17 (token endpoint, historical detailed and summary reports, realtime
+``/agents``, regions, multitenancy, faults) over a deterministic, lazily generated world, and a
+``GroundTruth`` of what a correct import must store::
+
+    from acdflow.sim import SimConfig, Simulator
+
+    sim = Simulator(SimConfig.single(seed=7, timezone="America/Los_Angeles"))
+    with sim.serve() as server:
+        ...  # point the client at server.base_url
+"""
+
+from __future__ import annotations
+
+from acdflow.sim.clock import SimClock
+from acdflow.sim.config import SimConfig, TenantConfig
+from acdflow.sim.faults import FaultInjector, FaultSpec
+from acdflow.sim.groundtruth import (
+    AgentStatusTruth,
+    GroundTruth,
+    InteractionTruth,
+    IntervalAht,
+    LiveStatus,
+    LiveStatusTruth,
+    RejectedAgentStatus,
+    RejectedInteraction,
+)
+from acdflow.sim.server import SimServer
+from acdflow.sim.simulator import RequestRecord, Simulator
+
+__all__ = [
+    "AgentStatusTruth",
+    "FaultInjector",
+    "FaultSpec",
+    "GroundTruth",
+    "InteractionTruth",
+    "IntervalAht",
+    "LiveStatus",
+    "LiveStatusTruth",
+    "RejectedAgentStatus",
+    "RejectedInteraction",
+    "RequestRecord",
+    "SimClock",
+    "SimConfig",
+    "SimServer",
+    "Simulator",
+    "TenantConfig",
+]

@@ -1,0 +1,21 @@
+"""Per-tenant runtime state: the world, the lazy generators and the render options."""
+
+from __future__ import annotations
+
+from acdflow.sim.agentstatus import StatusEventLog
+from acdflow.sim.config import SimConfig, TenantConfig
+from acdflow.sim.interactions import InteractionGenerator
+from acdflow.sim.world import TenantWorld
+
+
+class TenantState:
+    def __init__(self, config: SimConfig, tenant: TenantConfig) -> None:
+        self.config = tenant
+        self.tenant_id = tenant.tenant_id
+        self.world = TenantWorld(config.seed, tenant)
+        self.interactions = InteractionGenerator(
+            self.world,
+            late_rate=config.late_finisher_rate,
+            max_interaction_minutes=config.max_interaction_minutes,
+        )
+        self.status_log = StatusEventLog(self.world, duplicate_rate=config.duplicate_event_rate)

@@ -1,0 +1,120 @@
+"""Timestamp formatting and parsing, including the time-zone quirk of contract 4.7.
+
+DST decision (documented for the client, which must widen its windows around transitions): a
+``dateRange`` wall-clock time is converted with PEP 495 ``fold=0``. An ambiguous local time (the
+repeated hour at fall-back) therefore means its *first* occurrence (the daylight-saving offset), and a
+non-existent local time (the skipped hour at spring-forward) is read with the offset in force *before*
+the gap, e.g. 02:30 on 2026-03-08 in America/Los_Angeles = 10:30Z (= 03:30 PDT).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from acdflow.sim.clock import from_ms, to_ms
+
+_DATE_TIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
+    r"(Z|z|[+-]\d{2}:?\d{2})?$"
+)
+_TIME_OF_DAY = re.compile(r"^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?$")
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def format_offset_ts(ms: int, tz: ZoneInfo) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.sss±HH:MM`` in ``tz`` (historical reports, contract 4.7)."""
+    local = from_ms(ms).astimezone(tz)
+    offset = local.utcoffset() or timedelta(0)
+    total = int(offset.total_seconds())
+    sign = "+" if total >= 0 else "-"
+    hours, minutes = divmod(abs(total) // 60, 60)
+    return f"{local:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}{sign}{hours:02d}:{minutes:02d}"
+
+
+def format_naive_local(ms: int, tz: ZoneInfo) -> str:
+    local = from_ms(ms).astimezone(tz)
+    return f"{local:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}"
+
+
+def format_minute_ts(ms: int, tz: ZoneInfo) -> str:
+    """Summary bucket boundaries: minute precision, no seconds (``2022-08-29T00:00-04:00``)."""
+    text = format_offset_ts(ms, tz)
+    return text[:16] + text[23:]
+
+
+def format_utc_z(ms: int) -> str:
+    """Realtime timestamps: UTC with ``Z`` and milliseconds."""
+    return f"{from_ms(ms):%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+
+
+def format_hms(ms: int) -> str:
+    """Legacy duration string ``H:MM:SS`` (hours not padded, seconds truncated)."""
+    seconds = max(ms, 0) // 1000
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def parse_date_range_value(text: str, tz: ZoneInfo, *, quirk: bool) -> int:
+    """Epoch ms of a ``dateRange`` bound.
+
+    With the quirk (default, contract 4.7) the digits are a wall-clock time in ``tz`` and any ``Z`` or
+    offset is ignored; without it the value is an instant (a missing offset then means UTC).
+    """
+    match = _DATE_TIME.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"not an ISO-8601 date-time: {text!r}")
+    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
+    second = int(match.group(6) or 0)
+    fraction = (match.group(7) or "0").ljust(3, "0")[:3]
+    naive = datetime(year, month, day, hour, minute, second, int(fraction) * 1000)
+    if quirk:
+        return to_ms(naive.replace(tzinfo=tz, fold=0))
+    suffix = match.group(8)
+    if suffix is None or suffix in ("Z", "z"):
+        return to_ms(naive.replace(tzinfo=UTC))
+    sign = 1 if suffix[0] == "+" else -1
+    digits = suffix[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return to_ms(naive.replace(tzinfo=UTC) - sign * offset)
+
+
+def parse_time_of_day(text: str) -> int:
+    """Milliseconds since midnight of ``hh:mm:ss`` or ``hh:mm:ss.SSS``."""
+    match = _TIME_OF_DAY.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(text)
+    hours, minutes, seconds = int(match.group(1)), int(match.group(2)), int(match.group(3))
+    if hours > 23 or minutes > 59 or seconds > 59:
+        raise ValueError(text)
+    millis = int((match.group(4) or "0").ljust(3, "0"))
+    return ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis
+
+
+def local_ms_of_day(ms: int, tz: ZoneInfo) -> int:
+    local = from_ms(ms).astimezone(tz)
+    return ((local.hour * 60 + local.minute) * 60 + local.second) * 1000 + ms % 1000
+
+
+def local_date(ms: int, tz: ZoneInfo) -> date:
+    return from_ms(ms).astimezone(tz).date()
+
+
+def local_wall_to_ms(day: date, ms_of_day: int, tz: ZoneInfo) -> int:
+    """Instant of a wall-clock time on a local day (``fold=0``, see module docstring)."""
+    base = datetime(day.year, day.month, day.day) + timedelta(milliseconds=ms_of_day)
+    return to_ms(base.replace(tzinfo=tz, fold=0))
+
+
+def parse_offset_ts(text: str) -> int:
+    """Parse a timestamp with an explicit offset (used by tests and the summary flow)."""
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.utcoffset() is None:
+        raise ValueError(f"timestamp without offset: {text!r}")
+    return to_ms(parsed)
