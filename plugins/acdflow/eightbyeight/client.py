@@ -1,0 +1,853 @@
+"""The one client through which all 8x8 traffic goes.
+
+It owns the HTTP session, base URLs, timeouts, the OAuth token, retries and pagination, so
+integration code asks for rows and never builds URLs. It does not import Airflow; the hook adapts
+an Airflow connection to it.
+
+Retry policy in one place (:meth:`EightByEightClient._call`):
+
+* 429, 500, 502, 503, 504, timeouts, connection errors/resets, and a 200 whose body is not the
+  JSON the endpoint must return → retried with capped exponential backoff and full jitter, at most
+  ``settings.max_attempts`` attempts, never sooner than ``Retry-After``.
+* 401 from a metrics endpoint → the token is discarded, a new one fetched, the request retried
+  once; a second 401 is fatal (contract 3.3).
+* 404 on the data of a report this run just created → retried up to 3 times (contract 16.5).
+* Every other status → fatal at once, with a message a person can act on. Retry decisions use the
+  status code only; the body's text is only quoted in messages, and only selects which fatal
+  error class describes a 400 (``X-Tenant-Info`` problems get :class:`TenantHeaderError`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from types import TracebackType
+from typing import Any, Literal, NoReturn
+from urllib.parse import urlsplit
+
+import requests
+
+from acdflow.eightbyeight.auth import ClientCredentialsAuth, InvalidTokenResponse
+from acdflow.eightbyeight.errors import (
+    ApiError,
+    AuthenticationError,
+    EightByEightError,
+    PaginationError,
+    ReportFailedError,
+    ReportNotFoundError,
+    ReportTimeoutError,
+    TenantHeaderError,
+    TransientApiError,
+)
+from acdflow.eightbyeight.retry import (
+    MAX_RETRY_AFTER_S,
+    RETRYABLE_STATUSES,
+    backoff_delay,
+    parse_retry_after,
+    server_now,
+)
+from acdflow.eightbyeight.settings import EightByEightSettings
+
+log = logging.getLogger(__name__)
+
+# Contract 15.8 / 16.4: the metrics the live-status import needs.
+DEFAULT_LIVE_METRICS: tuple[str, ...] = (
+    "status.rt",
+    "statusCode.rt",
+    "timeOnStatus.rt",
+    "lastLogin.rt",
+    "lastLogout.rt",
+    "loggedInTime.rt",
+)
+INTERACTION_DETAILS = "detailed-reports-interaction-details"
+AGENT_STATUS_CHANGE = "detailed-reports-agent-status-change"
+
+MAX_PAGE_SIZE = 1000  # contract 7.4, 10.4, 11.2
+DATA_NOT_FOUND_RETRIES = 3  # contract 16.5
+# Contract 7.1 / 17.5: allowed characters of a report title, and A13's assumed maximum length.
+TITLE_PATTERN = re.compile(r"^[A-Za-z0-9\s!\-_.*'()]+$")
+TITLE_MAX_LENGTH = 255
+# Contract 4.7: dateRange values are sent as "YYYY-MM-DDTHH:MM:SS.SSSZ".
+DATE_RANGE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+# Realtime paging has no cursor; this bounds a server whose page count keeps growing.
+MAX_REALTIME_PAGES = 10_000
+# Detailed paging without an X-Total-Pages header falls back to this guard.
+MAX_DETAILED_PAGES = 100_000
+
+_Expect = Literal["array", "object", "object_or_array"]
+_TRANSPORT_ERRORS = (
+    requests.Timeout,
+    requests.ConnectionError,
+    # A reset while the body streams in surfaces as one of these rather than ConnectionError.
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+@dataclass
+class ClientStats:
+    """Request accounting of one client, for the warehouse's ``load_runs`` table."""
+
+    requests_sent: int = 0
+    retries: int = 0
+    rate_limited: int = 0  # 429 answers seen
+    slept_s: float = 0.0  # backoff and report polling together
+    token_fetches: int = 0
+    token_refreshes_after_401: int = 0
+
+    def as_dict(self) -> dict[str, int | float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DetailedPage:
+    """One page of a detailed report's data (contract 7.4); rows are 8x8's ``{total, items}`` objects."""
+
+    rows: list[dict[str, Any]]
+    page_index: int
+    total_elements: int | None
+    total_pages: int | None
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+
+
+def make_report_title(report_type: str, start: str, *, prefix: str = "acdflow") -> str:
+    """A title valid per contract 7.1 (no ``:``): ``acdflow interaction-details 20251118 084500``."""
+    kind = report_type.removeprefix("detailed-reports-")
+    digits = re.sub(r"[^0-9]", "", start)
+    stamp = f"{digits[:8]} {digits[8:14]}".strip()
+    title = re.sub(r"[^A-Za-z0-9\s!\-_.*'()]", " ", f"{prefix} {kind} {stamp}")
+    return re.sub(r"\s+", " ", title).strip()[:TITLE_MAX_LENGTH]
+
+
+def validate_report_title(title: str) -> None:
+    if not title or len(title) > TITLE_MAX_LENGTH or not TITLE_PATTERN.match(title):
+        raise ValueError(
+            f"report title {title!r} is invalid: use 1-{TITLE_MAX_LENGTH} characters from "
+            "A-Z a-z 0-9 whitespace ! - _ . * ' ( )"
+        )
+
+
+class EightByEightClient:
+    """Talks to one 8x8 tenant. Not thread-safe: use one client per task (contract 13: one request
+    in flight per tenant)."""
+
+    def __init__(
+        self,
+        settings: EightByEightSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        secret_masker: Callable[[str], None] | None = None,
+        uniform: Callable[[float, float], float] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.stats = ClientStats()
+        self._owns_session = session is None
+        self._session = session if session is not None else requests.Session()
+        self._sleep_fn = sleep
+        self._clock = clock
+        self._uniform = uniform
+        self._auth = ClientCredentialsAuth(
+            settings.client_id, settings.client_secret, clock=clock, secret_masker=secret_masker
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"EightByEightClient(integration={self.settings.integration!r}, "
+            f"region={self.settings.region!r}, root={self.settings.root_url!r})"
+        )
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> EightByEightClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ authentication
+
+    def authenticate(self) -> None:
+        """Fetch a fresh token; raises :class:`AuthenticationError` if the credentials are refused."""
+        self._auth.invalidate()
+        self._fetch_token()
+
+    def check_access(self) -> None:
+        """Authenticate, then make one cheap realtime call to prove region, product and tenant.
+
+        A token alone proves only the Client ID and secret: the token endpoint is the same for every
+        region (A1) and ignores ``X-Tenant-Info`` (A35), so a wrong region (403) or a missing tenant
+        id (400) shows up only on a metrics call.
+        """
+        self.authenticate()
+        self._call(
+            "GET",
+            f"{self.settings.realtime_base_url}/agents",
+            params=[("summary", "true"), ("page", "0"), ("size", "1")],
+            expect="array",
+        )
+
+    def _fetch_token(self) -> str:
+        requested_at = self._clock()
+        reply = self._call(
+            "POST",
+            self.settings.token_url,
+            data=self._auth.token_form(),
+            basic_auth=self._auth.basic_auth,
+            expect="object",
+        )
+        try:
+            token = self._auth.accept_token_response(reply.body, requested_at=requested_at)
+        except InvalidTokenResponse as exc:
+            raise ApiError(
+                f"the token endpoint answered 200 without a usable token ({exc})",
+                status=reply.status,
+                **self._where(self.settings.token_url),
+            ) from None
+        self.stats.token_fetches += 1
+        return token
+
+    def _token(self) -> str:
+        return self._auth.current_token() or self._fetch_token()
+
+    # ------------------------------------------------------------------ detailed reports
+
+    def create_detailed_report(
+        self,
+        report_type: str,
+        *,
+        start: str,
+        end: str,
+        timezone: str | None,
+        metrics: Sequence[str] | None = None,
+        include_participants: bool = False,
+        search_query: Sequence[Mapping[str, Any]] | None = None,
+        title: str | None = None,
+        report_settings: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Create a detailed report (contract 7.1-7.3) and return its id; it is DONE at once.
+
+        ``start``/``end`` are already-formatted ``YYYY-MM-DDTHH:MM:SS.SSSZ`` wall-clock strings
+        (the time-zone correction of 4.7 is decided elsewhere). ``timezone=None`` omits the field,
+        so 8x8 uses the tenant's default zone.
+        """
+        if not report_type.startswith("detailed-reports-"):
+            raise ValueError(f"{report_type!r} is not a detailed report type")
+        for name, value in (("start", start), ("end", end)):
+            if not DATE_RANGE_PATTERN.match(value):
+                raise ValueError(f"{name}={value!r} is not formatted as YYYY-MM-DDTHH:MM:SS.SSSZ")
+        if include_participants and report_type != INTERACTION_DETAILS:
+            raise ValueError(f"includeParticipants is only valid for {INTERACTION_DETAILS}")
+        title = title if title is not None else make_report_title(report_type, start)
+        validate_report_title(title)
+        body: dict[str, Any] = {
+            "type": report_type,
+            "title": title,
+            "dateRange": {"start": start, "end": end},
+        }
+        if timezone is not None:
+            body["timezone"] = timezone
+        if metrics:
+            body["metrics"] = list(metrics)
+        if search_query:
+            body["searchQuery"] = [dict(item) for item in search_query]
+        if include_participants:
+            body["includeParticipants"] = True
+        if report_settings:
+            body["reportSettings"] = dict(report_settings)
+        url = f"{self.settings.historical_base_url}/detailed-reports"
+        reply = self._call("POST", url, json_body=body, expect="object_or_array")
+        report_id, status, reason = self._report_status(reply.body, url)
+        if status != "DONE":
+            # Contract 7.3: anything but DONE fails this run; there is nothing to poll.
+            raise ReportFailedError(
+                f"detailed report {report_id} ({report_type}, {start} .. {end}) has status {status!r}"
+                + (f": {self._scrub(reason)}" if reason else ""),
+                report_id=report_id,
+                status=status,
+                reason=reason,
+                **self._where(url),
+            )
+        return report_id
+
+    def iter_detailed_pages(
+        self, report_id: int, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[DetailedPage]:
+        """Page through a detailed report with the normative algorithm of contract 7.4.
+
+        Pages are yielded as they arrive, so memory is bounded by one page whatever the report size.
+        Checks: a cursor never repeats; the rows read equal ``X-Total-Elements``; the non-empty pages
+        equal ``X-Total-Pages``; the totals do not change between pages (a report is an immutable
+        snapshot, 17.5); and the page loop stops after ``X-Total-Pages`` + 1 requests. The checks
+        that need the whole report run after the last page: callers must load transactionally.
+        """
+        _check_page_size(page_size)
+        url = f"{self.settings.historical_base_url}/detailed-reports/{report_id}/data"
+        cursor: str | None = None
+        seen_cursors: set[str] = set()
+        fetched = 0
+        non_empty_pages = 0
+        first_totals: tuple[int | None, int | None] | None = None
+        page_index = 0
+        while True:
+            params: list[tuple[str, str]] = [("size", str(page_size))]
+            if cursor is not None:
+                params.append(("lastDocumentId", cursor))
+            reply = self._call(
+                "GET", url, params=params, expect="array", not_found_retries=DATA_NOT_FOUND_RETRIES
+            )
+            rows: list[dict[str, Any]] = reply.body
+            total_elements = self._int_header(reply, "X-Total-Elements", url)
+            total_pages = self._int_header(reply, "X-Total-Pages", url)
+            if first_totals is None:
+                first_totals = (total_elements, total_pages)
+            elif first_totals != (total_elements, total_pages):
+                raise self._pagination_error(
+                    f"report {report_id}: totals changed between pages (X-Total-Elements/X-Total-Pages "
+                    f"{first_totals[0]}/{first_totals[1]} on page 0, {total_elements}/{total_pages} on "
+                    f"page {page_index})",
+                    url,
+                )
+            fetched += len(rows)
+            page_was_empty = not rows
+            if not page_was_empty:
+                non_empty_pages += 1
+            if total_elements is not None and fetched > total_elements:
+                raise self._pagination_error(
+                    f"report {report_id}: read {fetched} rows by page {page_index}, more than "
+                    f"X-Total-Elements={total_elements}",
+                    url,
+                )
+            next_cursor = reply.headers.get("Last-Document-Id") or None
+            # Drop our references before yielding: the caller's page is then the only one alive.
+            del reply
+            yield DetailedPage(
+                rows=rows, page_index=page_index, total_elements=total_elements, total_pages=total_pages
+            )
+            del rows
+            if next_cursor is None or page_was_empty:
+                break  # the documented end-of-data signal (no Last-Document-Id, or an empty page)
+            if total_elements is not None and fetched >= total_elements:
+                # Contract 7.4 safety net: everything announced has been read even though 8x8 still
+                # offers a cursor; following it could only repeat rows.
+                log.warning(
+                    "8x8 report %s: all %s rows read but a next cursor was still offered; stopping",
+                    report_id,
+                    total_elements,
+                )
+                break
+            if next_cursor in seen_cursors or next_cursor == cursor:
+                raise self._pagination_error(
+                    f"report {report_id}: 8x8 returned the same Last-Document-Id cursor twice "
+                    f"(page {page_index}); stopping instead of looping",
+                    url,
+                )
+            seen_cursors.add(next_cursor)
+            cursor = next_cursor
+            page_index += 1
+            guard = (total_pages + 1) if total_pages is not None else MAX_DETAILED_PAGES
+            if page_index >= guard:
+                raise self._pagination_error(
+                    f"report {report_id}: still paging after {page_index} pages although "
+                    f"X-Total-Pages={total_pages}; stopping (loop guard)",
+                    url,
+                )
+        self._check_totals(report_id, url, fetched, non_empty_pages, first_totals)
+
+    def iter_detailed_rows(
+        self, report_id: int, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of a detailed report, streamed page by page (see :meth:`iter_detailed_pages`)."""
+        for page in self.iter_detailed_pages(report_id, page_size=page_size):
+            rows = page.rows
+            # Without these dels the finished page stays referenced while the next one is fetched.
+            del page
+            yield from rows
+            del rows
+
+    def _check_totals(
+        self,
+        report_id: int,
+        url: str,
+        fetched: int,
+        non_empty_pages: int,
+        totals: tuple[int | None, int | None] | None,
+    ) -> None:
+        total_elements, total_pages = totals if totals is not None else (None, None)
+        if total_elements is not None and fetched != total_elements:
+            raise self._pagination_error(
+                f"report {report_id}: read {fetched} rows but X-Total-Elements={total_elements}",
+                url,
+            )
+        if total_pages is not None and non_empty_pages != total_pages:
+            raise self._pagination_error(
+                f"report {report_id}: read {non_empty_pages} non-empty pages but X-Total-Pages={total_pages}",
+                url,
+            )
+
+    # ------------------------------------------------------------------ summary reports
+
+    def create_summary_report(self, body: Mapping[str, Any]) -> int:
+        """Create an asynchronous summary report (contract 10.1) and return its id.
+
+        ``body`` is the request of 10.1; a valid ``title`` is generated when it has none.
+        """
+        request = dict(body)
+        if not request.get("title"):
+            start = str((request.get("dateRange") or {}).get("start", ""))
+            request["title"] = make_report_title(str(request.get("type", "summary")), start)
+        validate_report_title(str(request["title"]))
+        url = f"{self.settings.historical_base_url}/"
+        reply = self._call("POST", url, json_body=request, expect="object_or_array")
+        report_id, status, reason = self._report_status(reply.body, url)
+        if status == "FAILED":
+            raise ReportFailedError(
+                f"summary report {report_id} failed at creation"
+                + (f": {self._scrub(reason)}" if reason else ""),
+                report_id=report_id,
+                status=status,
+                reason=reason,
+                **self._where(url),
+            )
+        return report_id
+
+    def wait_for_summary_report(self, report_id: int, *, timeout_s: float, poll_interval_s: float) -> None:
+        """Poll ``/{id}/status`` until DONE (contract 10.2); never returns on anything else.
+
+        FAILED raises :class:`ReportFailedError`; any other status (``IN_PROGRESS``, ``QUEUED``,
+        unknown) is pending; still pending after ``timeout_s`` raises :class:`ReportTimeoutError`.
+        """
+        if timeout_s < 0 or poll_interval_s <= 0:
+            raise ValueError("timeout_s must be >= 0 and poll_interval_s > 0")
+        url = f"{self.settings.historical_base_url}/{report_id}/status"
+        started = self._clock()
+        deadline = started + timeout_s
+        polls = 0
+        while True:
+            reply = self._call("GET", url, expect="object_or_array")
+            polls += 1
+            _, status, reason = self._report_status(reply.body, url)
+            if status == "DONE":
+                return
+            if status == "FAILED":
+                raise ReportFailedError(
+                    f"summary report {report_id} failed" + (f": {self._scrub(reason)}" if reason else ""),
+                    report_id=report_id,
+                    status=status,
+                    reason=reason,
+                    **self._where(url),
+                )
+            now = self._clock()
+            if now >= deadline:
+                waited = now - started
+                raise ReportTimeoutError(
+                    f"summary report {report_id} still {status!r} after {waited:.1f} s and {polls} polls "
+                    f"(limit {timeout_s:.1f} s)",
+                    report_id=report_id,
+                    last_status=status,
+                    waited_s=waited,
+                    **self._where(url),
+                )
+            self._pause(min(poll_interval_s, deadline - now))
+
+    def iter_summary_rows(
+        self, report_id: int, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of a DONE summary report, page by page (``page`` 0-based, contract 10.4).
+
+        Fails if the rows read disagree with ``X-Total-Elements``; that is how 8x8's silent
+        10,000-record JSON cap would show up instead of a short load.
+        """
+        _check_page_size(page_size)
+        url = f"{self.settings.historical_base_url}/{report_id}/data"
+        page = 0
+        fetched = 0
+        first_total_pages: int | None = None
+        total_elements: int | None = None
+        while True:
+            reply = self._call(
+                "GET", url, params=[("page", str(page)), ("size", str(page_size))], expect="array"
+            )
+            rows: list[dict[str, Any]] = reply.body
+            total_elements = self._int_header(reply, "X-Total-Elements", url)
+            total_pages = self._int_header(reply, "X-Total-Pages", url)
+            if first_total_pages is None:
+                first_total_pages = total_pages
+            fetched += len(rows)
+            yield from rows
+            if total_pages is None:
+                # Without a page count the documented last-page signal is a missing next link.
+                if not rows or 'rel="next"' not in reply.headers.get("Link", ""):
+                    break
+            elif page + 1 >= total_pages or not rows:
+                break
+            page += 1
+            limit = (first_total_pages + 1) if first_total_pages is not None else MAX_DETAILED_PAGES
+            if page >= limit:
+                raise self._pagination_error(
+                    f"summary report {report_id}: still paging at page {page} although "
+                    f"X-Total-Pages={first_total_pages} (loop guard)",
+                    url,
+                )
+        if total_elements is not None and fetched != total_elements:
+            cap = " (8x8 caps summary JSON data at 10,000 records)" if total_elements > 10_000 else ""
+            raise self._pagination_error(
+                f"summary report {report_id}: read {fetched} rows but X-Total-Elements={total_elements}{cap}",
+                url,
+            )
+
+    # ------------------------------------------------------------------ realtime
+
+    def iter_live_agents(
+        self, metrics: Sequence[str] = DEFAULT_LIVE_METRICS, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """Every agent of the tenant from ``GET {rt}/agents`` (contract 11.2-11.4, 16.4).
+
+        Pages 0 .. X-Total-Pages-1, never past the end (that is a 400, not an empty page); zero
+        pages yields nothing; elements with ``id: null`` (totals) are skipped.
+        """
+        _check_page_size(page_size)
+        if not metrics:
+            raise ValueError("metrics must name at least one metric (contract 11.2: required on /agents)")
+        url = f"{self.settings.realtime_base_url}/agents"
+        page = 0
+        while True:
+            # Contract 4.6: the repeated form, metrics=a&metrics=b.
+            params = [("metrics", m) for m in metrics] + [("page", str(page)), ("size", str(page_size))]
+            reply = self._call("GET", url, params=params, expect="array")
+            total_pages = self._int_header(reply, "X-Total-Pages", url)
+            if total_pages is None:
+                raise self._pagination_error("realtime /agents answered without X-Total-Pages", url)
+            for agent in reply.body:
+                if isinstance(agent, dict) and agent.get("id") is not None:
+                    yield agent
+            # Realtime is a live snapshot: the page count may change between pages, so each
+            # answer's own count decides whether another page exists.
+            if page + 1 >= total_pages:
+                break
+            page += 1
+            if page >= MAX_REALTIME_PAGES:
+                raise self._pagination_error(f"realtime /agents still paging at page {page}", url)
+
+    # ------------------------------------------------------------------ HTTP core
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Sequence[tuple[str, str]] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        expect: _Expect,
+        not_found_retries: int = 0,
+    ) -> _Reply:
+        """One logical request with the retry policy of the module docstring.
+
+        ``basic_auth`` marks the token request: it carries Basic credentials and no bearer token or
+        ``X-Tenant-Info`` (A35); every other call is a metrics call with both.
+        """
+        is_token_call = basic_auth is not None
+        endpoint = urlsplit(url).path
+        transient_failures = 0
+        not_found_seen = 0
+        refreshed_after_401 = False
+        while True:
+            headers = {"Accept": "application/json"}
+            if not is_token_call:
+                headers["Authorization"] = f"Bearer {self._token()}"
+                if self.settings.tenant_id:
+                    headers["X-Tenant-Info"] = self.settings.tenant_id
+            self.stats.requests_sent += 1
+            status: int | None = None
+            retry_after: float | None = None
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=list(params) if params is not None else None,
+                    json=json_body,
+                    data=data,
+                    headers=headers,
+                    auth=basic_auth,
+                    timeout=self.settings.timeout_s,
+                    verify=True,  # TLS verification is never optional
+                    allow_redirects=False,
+                )
+            except requests.exceptions.SSLError as exc:
+                # A certificate problem does not heal on retry; verification is never turned off.
+                raise ApiError(
+                    f"TLS verification failed ({type(exc).__name__}); check the base URL and the "
+                    "system's CA certificates",
+                    status=None,
+                    **self._where(url),
+                ) from exc
+            except _TRANSPORT_ERRORS as exc:
+                problem = f"{type(exc).__name__} after {self.settings.timeout_s:g} s timeout budget"
+                if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout):
+                    problem = f"connection failed ({type(exc).__name__})"
+            except requests.RequestException as exc:
+                # Anything else (an invalid URL, a bad header value) is a bug or bad configuration.
+                raise ApiError(
+                    f"request could not be sent ({type(exc).__name__})", status=None, **self._where(url)
+                ) from exc
+            else:
+                status = response.status_code
+                if status == 200:
+                    body, body_problem = _parse_body(response, expect)
+                    if body_problem is None:
+                        return _Reply(status=status, headers=response.headers, body=body)
+                    problem = f"HTTP 200 with {body_problem}"
+                elif status == 401 and not is_token_call:
+                    if refreshed_after_401:
+                        raise AuthenticationError(
+                            "8x8 refused a freshly issued token (HTTP 401 twice); the credentials may "
+                            "have been revoked or lack the 'analytics realtime-api' product"
+                            + self._quoted(response),
+                            **self._where(url),
+                        )
+                    # Contract 3.3: the token expired or was revoked early; fetch one more and retry.
+                    refreshed_after_401 = True
+                    self.stats.token_refreshes_after_401 += 1
+                    self._auth.invalidate()
+                    log.info("8x8 %s %s: HTTP 401, fetching a new token and retrying once", method, endpoint)
+                    continue
+                elif status == 404 and not_found_seen < not_found_retries:
+                    # Contract 16.5: data of a report just created may not be visible yet.
+                    not_found_seen += 1
+                    problem = f"HTTP 404 ({not_found_seen} of {not_found_retries} allowed)"
+                elif status in RETRYABLE_STATUSES:
+                    problem = f"HTTP {status}" + self._quoted(response)
+                    if status == 429:
+                        self.stats.rate_limited += 1
+                    retry_after = parse_retry_after(
+                        response.headers.get("Retry-After"), now=server_now(response.headers.get("Date"))
+                    )
+                else:
+                    self._raise_fatal(response, url, is_token_call=is_token_call, saw_404=not_found_seen > 0)
+            transient_failures += 1
+            if transient_failures >= self.settings.max_attempts:
+                if status == 200:
+                    raise ApiError(
+                        f"{method} answered {problem} on all {transient_failures} attempts",
+                        status=status,
+                        **self._where(url),
+                    )
+                raise TransientApiError(
+                    f"{method} failed {transient_failures} times, giving up; last: {problem}",
+                    status=status,
+                    attempts=transient_failures,
+                    **self._where(url),
+                )
+            if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
+                raise TransientApiError(
+                    f"{method} got {problem} with Retry-After {retry_after:.0f} s, longer than the "
+                    f"{MAX_RETRY_AFTER_S:.0f} s this client waits inside one task; retry the task later",
+                    status=status,
+                    attempts=transient_failures,
+                    **self._where(url),
+                )
+            delay = backoff_delay(
+                transient_failures,
+                base_s=self.settings.backoff_base_s,
+                cap_s=self.settings.backoff_cap_s,
+                retry_after_s=retry_after,
+                **({"uniform": self._uniform} if self._uniform is not None else {}),
+            )
+            log.warning(
+                "8x8 %s %s: %s; retry %d of %d in %.2f s",
+                method,
+                endpoint,
+                problem,
+                transient_failures,
+                self.settings.max_attempts - 1,
+                delay,
+            )
+            self.stats.retries += 1
+            self._pause(delay)
+
+    def _raise_fatal(
+        self, response: requests.Response, url: str, *, is_token_call: bool, saw_404: bool
+    ) -> NoReturn:
+        status = response.status_code
+        quoted = self._quoted(response)
+        where = self._where(url)
+        if is_token_call:
+            if status in (400, 401):
+                raise AuthenticationError(
+                    f"the token endpoint refused the credentials (HTTP {status}): check Client ID / "
+                    f"Client secret of the connection{quoted}",
+                    **where,
+                )
+            if status == 403:
+                raise AuthenticationError(
+                    f"the token endpoint answered HTTP 403: the API key may be disabled; check it in "
+                    f"8x8 Admin Console > API Keys{quoted}",
+                    **where,
+                )
+        elif status == 400 and "x-tenant-info" in _display_text(response).lower():
+            if self.settings.tenant_id:
+                hint = (
+                    f"8x8 does not accept tenant id {self.settings.tenant_id!r} for these credentials; "
+                    "fix extra 'tenant_id' of the connection"
+                )
+            else:
+                hint = (
+                    "these credentials cover several 8x8 tenants; set extra 'tenant_id' of the "
+                    "connection to the tenant to import"
+                )
+            raise TenantHeaderError(f"HTTP 400 about X-Tenant-Info: {hint}{quoted}", status=status, **where)
+        elif status == 403:
+            others = ", ".join(r.upper() for r in ("us", "eu", "au", "ca") if r != self.settings.region)
+            raise ApiError(
+                f"HTTP 403 Forbidden: the account region is probably wrong (configured "
+                f"{self.settings.region.upper()}; the tenant may be in {others}) or the API key lacks the "
+                f"'analytics realtime-api' product{quoted}",
+                status=status,
+                **where,
+            )
+        if status == 404 and saw_404:
+            raise ReportNotFoundError(
+                f"HTTP 404 on report data after {DATA_NOT_FOUND_RETRIES} retries; the report may have "
+                f"expired or belong to another tenant; create it again{quoted}",
+                status=status,
+                **where,
+            )
+        if 300 <= status < 400:
+            raise ApiError(
+                f"unexpected redirect HTTP {status} (not followed, it would resend credentials); "
+                "check the base URL",
+                status=status,
+                **where,
+            )
+        raise ApiError(f"HTTP {status}, not retried{quoted}", status=status, **where)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _pause(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self.stats.slept_s += seconds
+        self._sleep_fn(seconds)
+
+    def _where(self, url: str) -> dict[str, Any]:
+        return {
+            "integration": self.settings.integration,
+            "region": self.settings.region,
+            "endpoint": urlsplit(url).path,
+        }
+
+    def _scrub(self, text: str) -> str:
+        """Remove the secret and the current token from text quoted from a response."""
+        for secret in self._auth.secrets():
+            text = text.replace(secret, "***")
+        return text
+
+    def _quoted(self, response: requests.Response) -> str:
+        text = _display_text(response)
+        return f" (8x8 said: {self._scrub(text)})" if text else ""
+
+    def _report_status(self, body: Any, url: str) -> tuple[int, str, str | None]:
+        # Contract A3: an object, or (per the OpenAPI spec) a one-element array of it.
+        item = body
+        if isinstance(body, list):
+            if len(body) != 1:
+                raise ApiError(
+                    f"expected one report status, got an array of {len(body)}", status=200, **self._where(url)
+                )
+            item = body[0]
+        if not isinstance(item, dict):
+            raise ApiError("report status is not a JSON object", status=200, **self._where(url))
+        raw_id = item.get("id")
+        report_id = -1
+        if isinstance(raw_id, int | str) and not isinstance(raw_id, bool):
+            try:
+                report_id = int(raw_id)
+            except ValueError:
+                report_id = -1
+        if report_id < 0:
+            raise ApiError(f"report status has no valid id ({raw_id!r})", status=200, **self._where(url))
+        status = item.get("status")
+        reason = item.get("reason")
+        return report_id, str(status) if status is not None else "", str(reason) if reason else None
+
+    def _int_header(self, reply: _Reply, name: str, url: str) -> int | None:
+        raw = reply.headers.get(name)
+        if raw is None or raw == "":
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            raise self._pagination_error(f"header {name}={raw!r} is not an integer", url) from None
+        if value < 0:
+            raise self._pagination_error(f"header {name}={raw!r} is negative", url)
+        return value
+
+    def _pagination_error(self, message: str, url: str) -> EightByEightError:
+        return PaginationError(message, **self._where(url))
+
+
+def _check_page_size(page_size: int) -> None:
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+
+
+def _parse_body(response: requests.Response, expect: _Expect) -> tuple[Any, str | None]:
+    """The JSON body, or a description of why it is not what the endpoint must return.
+
+    A 200 with an empty or non-JSON body (a proxy's HTML page, a truncated transfer) is treated
+    as transient: the same request usually succeeds, and a page silently read as "no rows" would
+    end pagination early and load partial data.
+    """
+    if not response.content:
+        return None, "an empty body"
+    try:
+        body = response.json()
+    except ValueError:
+        return None, "a body that is not JSON"
+    if expect == "array" and not isinstance(body, list):
+        return None, f"a JSON {type(body).__name__} where an array was expected"
+    if expect == "object" and not isinstance(body, dict):
+        return None, f"a JSON {type(body).__name__} where an object was expected"
+    if expect == "object_or_array" and not isinstance(body, dict | list):
+        return None, f"a JSON {type(body).__name__} where an object was expected"
+    return body, None
+
+
+def _display_text(response: requests.Response) -> str:
+    """A short human text from an error body, for messages only (never for decisions)."""
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    text: Any = None
+    if isinstance(body, dict):
+        fault = body.get("fault")
+        text = (
+            body.get("message")
+            or body.get("Error")
+            or (fault.get("faultstring") if isinstance(fault, dict) else None)
+        )
+    if not isinstance(text, str):
+        return ""
+    flat: str = " ".join(text.split())
+    return flat[:200] + ("..." if len(flat) > 200 else "")

@@ -1,0 +1,1 @@
+"""Tests of the 8x8 client, its hook and connection type."""

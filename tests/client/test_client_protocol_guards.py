@@ -1,0 +1,255 @@
+"""Offline tests of answers the simulator never gives: a tiny scripted HTTP server on loopback.
+
+The simulator follows the contract, so it cannot show what the client does when 8x8 breaks it
+(repeated cursors, totals that disagree with the rows, a 200 with an HTML body, a Retry-After date).
+These tests script such answers over real HTTP; sleeping is recorded instead of done.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from acdflow.eightbyeight import (
+    ApiError,
+    EightByEightClient,
+    EightByEightSettings,
+    PaginationError,
+    ReportFailedError,
+)
+from acdflow.eightbyeight.client import INTERACTION_DETAILS
+
+TOKEN_BODY = {"access_token": "scripted-token-abcdef", "expires_in": "1799", "token_type": "BearerToken"}
+DATA_PATH = "/analytics/cc/v8/historical-metrics/detailed-reports/5/data"
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+
+
+class Script:
+    """Answers per path, in order; the token endpoint always succeeds."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, list[Answer]] = {}
+        self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.sent: list[tuple[str, dict[str, str], bytes]] = []  # path, headers, body
+
+    def add(self, path: str, *answers: Answer) -> None:
+        self.answers.setdefault(path, []).extend(answers)
+
+    def answer(self, method: str, raw_path: str) -> Answer:
+        parts = urlsplit(raw_path)
+        self.requests.append((method, parts.path, parse_qs(parts.query)))
+        if parts.path == "/oauth/v2/token":
+            return Answer(body=TOKEN_BODY)
+        queue = self.answers.get(parts.path)
+        if not queue:
+            return Answer(status=404, body={"message": "Not found"})
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+
+@pytest.fixture
+def scripted() -> Iterator[tuple[Script, str]]:
+    script = Script()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            script.sent.append((urlsplit(self.path).path, dict(self.headers.items()), body))
+            answer = script.answer(self.command, self.path)
+            payload = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield script, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def make_client(base_url: str, sleeps: list[float], **overrides: Any) -> EightByEightClient:
+    values: dict[str, Any] = {"backoff_base_s": 0.01, "backoff_cap_s": 0.02, "max_attempts": 3, **overrides}
+    settings = EightByEightSettings("id", "scripted-secret", "us", "UTC", base_url=base_url, **values)
+    return EightByEightClient(settings, sleep=sleeps.append)
+
+
+def page(n: int, *, total: int, pages: int, cursor: str | None) -> Answer:
+    headers = {"X-Total-Elements": str(total), "X-Total-Pages": str(pages), "X-Page-Size": "2"}
+    if cursor:
+        headers["Last-Document-Id"] = cursor
+        headers["Link"] = f'<http://x{DATA_PATH}?size=2&lastDocumentId={cursor}>; rel="next"'
+    return Answer(
+        body=[{"total": None, "items": [{"key": "n", "value": i}]} for i in range(n)], headers=headers
+    )
+
+
+def test_repeated_cursor_is_a_pagination_error(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.add(DATA_PATH, page(2, total=6, pages=3, cursor="c1"), page(2, total=6, pages=3, cursor="c1"))
+    with make_client(url, []) as client, pytest.raises(PaginationError, match="same Last-Document-Id"):
+        list(client.iter_detailed_rows(5, page_size=2))
+    assert len([r for r in script.requests if r[1] == DATA_PATH]) == 2
+
+
+def test_rows_disagreeing_with_total_elements_is_a_pagination_error(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.add(DATA_PATH, page(2, total=5, pages=3, cursor="c1"), page(2, total=5, pages=3, cursor=None))
+    with make_client(url, []) as client, pytest.raises(PaginationError, match="X-Total-Elements=5"):
+        list(client.iter_detailed_rows(5, page_size=2))
+
+
+def test_loop_guard_stops_a_server_that_never_ends(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    # Each page offers a new cursor and the totals never add up: the guard stops at X-Total-Pages + 1.
+    script.add(DATA_PATH, *[page(1, total=10**6, pages=2, cursor=f"c{i}") for i in range(50)])
+    with make_client(url, []) as client, pytest.raises(PaginationError, match="loop guard"):
+        list(client.iter_detailed_rows(5, page_size=2))
+    assert len([r for r in script.requests if r[1] == DATA_PATH]) == 3
+
+
+def test_cursor_is_passed_on_and_first_page_has_none(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    cursor = "eyJzZWFyY2hBZnRlciI6WzE2NDQ0NzA0MzQ5NzIsOTQ1MDExNzMwMjhdfQ=="
+    script.add(DATA_PATH, page(2, total=3, pages=2, cursor=cursor), page(1, total=3, pages=2, cursor=None))
+    with make_client(url, []) as client:
+        rows = list(client.iter_detailed_rows(5, page_size=2))
+    assert len(rows) == 3
+    queries = [q for _, p, q in script.requests if p == DATA_PATH]
+    assert "lastDocumentId" not in queries[0]
+    assert queries[1]["lastDocumentId"] == [cursor]  # '=' survives URL encoding
+    assert queries[0]["size"] == ["2"]
+
+
+@pytest.mark.parametrize("raw", [b"", b"<html>gateway</html>", b'{"not": "an array"}'])
+def test_200_with_a_body_that_is_not_a_json_array_is_retried_then_fatal(
+    scripted: tuple[Script, str], raw: bytes
+) -> None:
+    script, url = scripted
+    script.add(DATA_PATH, Answer(raw=raw), Answer(raw=raw), Answer(raw=raw), Answer(raw=raw))
+    sleeps: list[float] = []
+    with make_client(url, sleeps) as client, pytest.raises(ApiError) as caught:
+        list(client.iter_detailed_rows(5))
+    assert caught.value.status == 200
+    assert "HTTP 200 with" in str(caught.value)
+    assert len([r for r in script.requests if r[1] == DATA_PATH]) == 3
+    assert len(sleeps) == 2
+
+
+def test_bad_body_once_then_good_page_recovers(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.add(DATA_PATH, Answer(raw=b"<html>oops</html>"), page(1, total=1, pages=1, cursor=None))
+    with make_client(url, []) as client:
+        assert len(list(client.iter_detailed_rows(5))) == 1
+        assert client.stats.retries == 1
+
+
+def test_retry_after_http_date_is_never_undercut(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    # The handler's own Date header is the real time, the reference the client uses for the date.
+    retry_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=30)
+    script.add(
+        DATA_PATH,
+        Answer(
+            status=429,
+            body={"fault": {"faultstring": "Spike arrest violation"}},
+            headers={"Retry-After": format_datetime(retry_at, usegmt=True)},
+        ),
+        page(1, total=1, pages=1, cursor=None),
+    )
+    sleeps: list[float] = []
+    with make_client(url, sleeps) as client:
+        assert len(list(client.iter_detailed_rows(5))) == 1
+    assert len(sleeps) == 1
+    # HTTP dates have whole seconds and the Date header truncates too: 29-31 s, never the 0.01 s backoff.
+    assert 28.5 <= sleeps[0] <= 31.0
+
+
+def test_too_long_retry_after_fails_instead_of_blocking(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.add(DATA_PATH, Answer(status=503, body={}, headers={"Retry-After": "3600"}))
+    sleeps: list[float] = []
+    with make_client(url, sleeps) as client, pytest.raises(Exception, match="Retry-After 3600"):
+        list(client.iter_detailed_rows(5))
+    assert sleeps == []
+
+
+def test_create_accepts_one_element_array_and_fails_on_non_done(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    create = "/analytics/cc/v8/historical-metrics/detailed-reports"
+    script.add(
+        create,
+        Answer(body=[{"id": 77, "status": "DONE"}]),
+        Answer(body=[{"id": 78, "status": "IN_PROGRESS"}]),
+    )
+    args: dict[str, Any] = {
+        "start": "2025-11-18T08:00:00.000Z",
+        "end": "2025-11-18T08:59:59.999Z",
+        "timezone": "UTC",
+    }
+    with make_client(url, []) as client:
+        assert client.create_detailed_report(INTERACTION_DETAILS, **args) == 77
+        with pytest.raises(ReportFailedError, match="IN_PROGRESS"):
+            client.create_detailed_report(INTERACTION_DETAILS, **args)
+
+
+def test_error_text_never_quotes_the_token_or_secret(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    leaky = {"message": f"bad token {TOKEN_BODY['access_token']} for secret scripted-secret"}
+    script.add(DATA_PATH, Answer(status=400, body=leaky))
+    with make_client(url, []) as client, pytest.raises(ApiError) as caught:
+        list(client.iter_detailed_rows(5))
+    text = str(caught.value) + repr(caught.value)
+    assert TOKEN_BODY["access_token"] not in text
+    assert "scripted-secret" not in text
+    assert "bad token ***" in text
+
+
+def test_request_shapes_token_call_and_metrics_call(scripted: tuple[Script, str]) -> None:
+    script, url = scripted
+    script.add("/analytics/cc/v5/realtime-metrics/agents", Answer(body=[], headers={"X-Total-Pages": "0"}))
+    with make_client(url, [], tenant_id="acmecorp01") as client:
+        assert list(client.iter_live_agents()) == []
+    (token_path, token_headers, token_body), (rt_path, rt_headers, _) = script.sent
+    assert token_path == "/oauth/v2/token"
+    # Contract 3.2: Basic credentials, form grant_type only, no scope, no tenant header, no bearer.
+    assert token_headers["Authorization"] == "Basic " + base64.b64encode(b"id:scripted-secret").decode()
+    assert token_headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert token_body == b"grant_type=client_credentials"
+    assert "X-Tenant-Info" not in token_headers
+    # Contract 4.1 / 12: bearer (literal "Bearer", not token_type), JSON, tenant on every metrics call.
+    assert rt_path == "/analytics/cc/v5/realtime-metrics/agents"
+    assert rt_headers["Authorization"] == f"Bearer {TOKEN_BODY['access_token']}"
+    assert rt_headers["Accept"] == "application/json"
+    assert rt_headers["X-Tenant-Info"] == "acmecorp01"
+    # Zero agents: X-Total-Pages 0 (A28) means one request and nothing yielded, never page 1.
+    assert [q.get("page") for _, p, q in script.requests if p == rt_path] == [["0"]]
