@@ -1,0 +1,97 @@
+"""Failure alerts for every task of every generated DAG.
+
+The message is built here once, from the task context, and names the integration, DAG, task,
+data interval, try number, the error's first line and a link to the task log. It is built only
+from those fields, so no connection secret or token can reach it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from acdflow.config import IntegrationSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureAlert:
+    integration: str
+    dag_id: str
+    task_id: str
+    run_id: str
+    interval_start: str
+    interval_end: str
+    try_number: int
+    error: str
+    log_url: str
+
+    @property
+    def subject(self) -> str:
+        return f"[acdflow] {self.integration}: {self.dag_id}.{self.task_id} failed for {self.interval_start}"
+
+    def text(self) -> str:
+        return (
+            f"acdflow task failed\n"
+            f"integration: {self.integration}\n"
+            f"dag: {self.dag_id}\n"
+            f"task: {self.task_id}\n"
+            f"run: {self.run_id}\n"
+            f"data interval: {self.interval_start} .. {self.interval_end}\n"
+            f"try: {self.try_number}\n"
+            f"error: {self.error}\n"
+            f"log: {self.log_url}\n"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "text": f"{self.subject}: {self.error} ({self.log_url})",
+            "integration": self.integration,
+            "dag_id": self.dag_id,
+            "task_id": self.task_id,
+            "run_id": self.run_id,
+            "data_interval_start": self.interval_start,
+            "data_interval_end": self.interval_end,
+            "try_number": self.try_number,
+            "error": self.error,
+            "log_url": self.log_url,
+        }
+
+
+def _first_line(error: object) -> str:
+    if error is None:
+        return "unknown error"
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:500]
+
+
+def alert_from_context(integration: str, context: Mapping[str, Any]) -> FailureAlert:
+    ti = context.get("ti") or context.get("task_instance")
+    start = context.get("data_interval_start")
+    end = context.get("data_interval_end")
+    return FailureAlert(
+        integration=integration,
+        dag_id=str(getattr(ti, "dag_id", context.get("dag_id", "?"))),
+        task_id=str(getattr(ti, "task_id", "?")),
+        run_id=str(context.get("run_id", getattr(ti, "run_id", "?"))),
+        interval_start=start.isoformat() if start is not None else "?",
+        interval_end=end.isoformat() if end is not None else "?",
+        try_number=int(getattr(ti, "try_number", 0) or 0),
+        error=_first_line(context.get("exception")),
+        log_url=str(getattr(ti, "log_url", "") or ""),
+    )
+
+
+def log_failure_callback(integration: str) -> Callable[[Mapping[str, Any]], None]:
+    def _log_failure(context: Mapping[str, Any]) -> None:
+        log.error("%s", alert_from_context(integration, context).text())
+
+    return _log_failure
+
+
+def failure_callbacks(spec: IntegrationSpec) -> list[Callable[[Mapping[str, Any]], None]]:
+    """Callbacks for ``on_failure_callback``: always a log line; notifiers when configured."""
+    return [log_failure_callback(spec.name)]

@@ -1,0 +1,1 @@
+"""The pipeline steps behind the generated DAGs: plain functions, one per task."""

@@ -1,0 +1,224 @@
+"""Queue data: the steps of ``<name>__interactions``, one function per task.
+
+Each step takes plain values (the integration spec, the run's identity, ids from the previous
+step) and returns a small JSON-able summary for XCom: ids and counts, never rows or tokens.
+
+Window: a run for the data interval ``[S, E)`` asks 8x8 for interactions *created* in
+``[S - lookback, E)``. 8x8 filters detailed reports on creation time and leaves out interactions
+that are still ongoing (contract 16.2), so re-reading the look-back is what brings in the ones that
+finished after their interval was first imported; the keyed upsert makes the re-read harmless.
+Rows are placed in intervals by ``queueTime`` (contract 15.3), not by the request window.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from acdflow.config import IntegrationSpec, WarehouseSpec
+from acdflow.runtime import RunInfo
+from acdflow.warehouse import store
+
+log = logging.getLogger(__name__)
+
+REPORT_TYPE = "detailed-reports-interaction-details"
+# Contract 16.2's field set plus creationTime-anchored `time`; participants carry the AHT inputs.
+METRICS = (
+    "interactionId",
+    "transactionId",
+    "time",
+    "queueTime",
+    "queueId",
+    "queueName",
+    "direction",
+    "mediaType",
+    "interactionLabels",
+    "outcome",
+    "finishedTime",
+    "queueWaitDuration",
+    "participantOfferActionTime",
+    "participantWrapUpEndTime",
+    "participantHandlingEndTime",
+    "participantOfferAction",
+)
+
+
+def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetime]:
+    """UTC creation-time window a run reads: its interval plus the look-back before it."""
+    return run.interval_start - timedelta(minutes=spec.lookback_minutes), run.interval_end
+
+
+def authenticate(spec: IntegrationSpec, run: RunInfo) -> dict[str, Any]:
+    from acdflow.runtime import eightbyeight_client
+
+    client = eightbyeight_client(spec.conn_id, spec.name)
+    client.authenticate()
+    log.info("8x8 credentials of integration %s accepted", spec.name)
+    return {"authenticated": True}
+
+
+def trigger_report(spec: IntegrationSpec, run: RunInfo) -> dict[str, Any]:
+    from acdflow.runtime import eightbyeight_client
+    from acdflow.timewindow import request_window
+
+    client = eightbyeight_client(spec.conn_id, spec.name)
+    start, end = fetch_window(spec, run)
+    window = request_window(start, end, client.settings.timezone, correct_quirk=spec.correct_time_quirk)
+    report_id = client.create_detailed_report(
+        REPORT_TYPE,
+        start=window.start,
+        end=window.end,
+        timezone=window.timezone,
+        metrics=METRICS,
+        include_participants=True,
+    )
+    log.info(
+        "created 8x8 report %s for interactions created %s .. %s UTC (sent %s .. %s, %s)",
+        report_id,
+        start.isoformat(),
+        end.isoformat(),
+        window.start,
+        window.end,
+        window.timezone,
+    )
+    return {
+        "report_id": report_id,
+        "window_start": start.isoformat(),
+        "window_end": end.isoformat(),
+        "request_start": window.start,
+        "request_end": window.end,
+        "timezone": window.timezone,
+        "api_requests": client.stats.requests_sent,
+    }
+
+
+def wait_for_report(spec: IntegrationSpec, run: RunInfo, report_id: int) -> dict[str, Any]:
+    """Detailed reports are created DONE (contract 7.3) but their data can briefly 404 (16.5):
+    read one row so the extract starts only on a readable report."""
+    from acdflow.runtime import eightbyeight_client
+
+    client = eightbyeight_client(spec.conn_id, spec.name)
+    first = next(iter(client.iter_detailed_pages(report_id, page_size=1)), None)
+    total = first.total_elements if first is not None else 0
+    return {"report_id": report_id, "total_elements": total, "api_requests": client.stats.requests_sent}
+
+
+def extract(
+    spec: IntegrationSpec, warehouse: WarehouseSpec, run: RunInfo, report_id: int, warehouse_uri: str
+) -> dict[str, Any]:
+    from acdflow.runtime import eightbyeight_client
+
+    client = eightbyeight_client(spec.conn_id, spec.name)
+    with store.connect(warehouse_uri, warehouse.schema) as conn:
+        landed = store.land_pages(
+            conn,
+            warehouse.schema,
+            integration=spec.name,
+            report_kind=REPORT_TYPE,
+            report_id=report_id,
+            pages=(page.rows for page in client.iter_detailed_pages(report_id)),
+        )
+    log.info("landed %s rows in %s pages of report %s", landed.rows, landed.pages, report_id)
+    return {
+        "report_id": report_id,
+        "pages": landed.pages,
+        "rows_fetched": landed.rows,
+        "api_requests": client.stats.requests_sent,
+        "api_retries": client.stats.retries,
+    }
+
+
+def transform(
+    spec: IntegrationSpec, warehouse: WarehouseSpec, run: RunInfo, report_id: int, warehouse_uri: str
+) -> dict[str, Any]:
+    from acdflow.transform.interactions import transform_interactions
+
+    with store.connect(warehouse_uri, warehouse.schema) as conn:
+        fetched = store.landed_row_count(conn, warehouse.schema, integration=spec.name, report_id=report_id)
+        batch = transform_interactions(
+            store.iter_landed_rows(conn, warehouse.schema, integration=spec.name, report_id=report_id)
+        )
+        staged, quarantined = store.stage_interactions(
+            conn,
+            warehouse.schema,
+            integration=spec.name,
+            report_id=report_id,
+            records=(
+                (
+                    r.interaction_id,
+                    r.queue_id,
+                    r.queue_name,
+                    r.channel,
+                    r.media_type,
+                    r.direction,
+                    r.queue_time,
+                    r.interval_start,
+                    r.handled,
+                    r.handling_ms,
+                    r.created_time,
+                    r.finished_time,
+                )
+                for r in batch.records
+            ),
+            rejected=(
+                store.StagedRejection(x.reason, x.raw, x.interaction_id, x.record_time)
+                for x in batch.rejected
+            ),
+        )
+        accounted = len(batch.records) + len(batch.rejected) + sum(batch.filtered.values()) + batch.duplicates
+        summary = {
+            "report_id": report_id,
+            "rows_fetched": fetched,
+            "records": staged,
+            "rows_rejected": len(batch.rejected),
+            "rejected_distinct": quarantined,
+            "filtered": dict(batch.filtered),
+            "aht_excluded": dict(batch.aht_excluded),
+            "duplicates": batch.duplicates,
+        }
+        if accounted != fetched:
+            # Every fetched row must be loaded, quarantined, filtered by a product rule or a duplicate.
+            raise RuntimeError(f"transform accounted for {accounted} of {fetched} fetched rows: {summary}")
+    for reason in sorted({x.reason for x in batch.rejected})[:20]:
+        log.warning("quarantined rows of report %s: %s", report_id, reason)
+    log.info("transformed report %s: %s", report_id, summary)
+    return summary
+
+
+def load(
+    spec: IntegrationSpec, warehouse: WarehouseSpec, run: RunInfo, report_id: int, warehouse_uri: str
+) -> dict[str, Any]:
+    with store.connect(warehouse_uri, warehouse.schema) as conn:
+        result = store.publish_interactions(
+            conn,
+            warehouse.schema,
+            integration=spec.name,
+            report_id=report_id,
+            interval_start=run.interval_start,
+        )
+    summary = {
+        "report_id": report_id,
+        "rows_loaded": result.staged,
+        "rows_changed": result.changed,
+        "rejected_new": result.rejected_new,
+        "intervals": [i.isoformat() for i in result.intervals],
+    }
+    log.info("published report %s: %s", report_id, summary)
+    return summary
+
+
+def aggregate_aht(
+    spec: IntegrationSpec,
+    warehouse: WarehouseSpec,
+    run: RunInfo,
+    report_id: int,
+    intervals: list[str],
+    warehouse_uri: str,
+) -> dict[str, Any]:
+    touched = sorted({datetime.fromisoformat(i) for i in intervals} | {run.interval_start})
+    with store.connect(warehouse_uri, warehouse.schema) as conn:
+        written = store.recompute_aht(
+            conn, warehouse.schema, integration=spec.name, intervals=touched, cleanup_report_id=report_id
+        )
+    return {"report_id": report_id, "intervals": len(touched), "aht_rows_written": written}

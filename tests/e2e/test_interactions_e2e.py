@@ -1,0 +1,311 @@
+"""Queue data end to end: the interactions DAG against the simulator, compared with its ground truth."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import airflow_env
+from tests.e2e.harness import (
+    FIFTEEN,
+    INTERACTION_COLUMNS,
+    Pipeline,
+    intervals,
+    normalise_direction,
+    simulator,
+    truth_rows,
+    utc,
+)
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+# Consecutive intervals in each tenant's business day, where every interval has traffic.
+CASES = {
+    "east": ("Europe/Helsinki", "eu", utc("2026-11-10T08:00:00+00:00")),  # 10:00 local, UTC+2
+    "west": ("America/Los_Angeles", "us", utc("2026-11-10T18:00:00+00:00")),  # 10:00 local, UTC-8
+}
+RUN_INTERVALS = 4
+
+
+def _pipeline(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    warehouse_uri: str,
+    schema: str,
+    *,
+    name: str,
+    timezone: str,
+    region: str,
+    faults: str = "",
+    clock: Any = None,
+    **options: Any,
+) -> Pipeline:
+    sim = simulator(timezone, region, faults=faults, now=clock)
+    serving = sim.serve(host="127.0.0.1", port=0)
+    server = serving.__enter__()
+    request.addfinalizer(lambda: serving.__exit__(None, None, None))
+    pipe = Pipeline(
+        name=name,
+        sim=sim,
+        base_url=server.base_url,
+        warehouse_uri=warehouse_uri,
+        schema=schema,
+        tmp=tmp_path,
+        region=region,
+        timezone=timezone,
+        options=options,
+    )
+    pipe.write_config()
+    return pipe
+
+
+def _compare_with_truth(pipe: Pipeline, start: Any, end: Any) -> None:
+    truth = pipe.sim.ground_truth()
+    expected = truth_rows(truth.interactions(start, end))
+    for row in expected:
+        row["direction"] = normalise_direction(row["direction"])
+    got = [{c: r[c] for c in INTERACTION_COLUMNS} for r in pipe.interactions(start, end)]
+    assert expected, "the simulator produced no traffic in the compared range"
+    # Per interval: the exact row set, then every field of every row.
+    for interval in intervals(start, int((end - start) / FIFTEEN)):
+        want = {r["interaction_id"]: r for r in expected if r["interval_start"] == interval}
+        have = {r["interaction_id"]: r for r in got if r["interval_start"] == interval}
+        assert sorted(have) == sorted(want), f"row set differs in interval {interval}"
+        assert have == want, f"row content differs in interval {interval}"
+
+    # Per queue and channel: counts and handled counts.
+    def counts(rows: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
+        return Counter((r["interval_start"], r["queue_name"], r["channel"], r["handled"]) for r in rows)
+
+    assert counts(got) == counts(expected)
+    # AHT to the millisecond.
+    aht = pipe.query(
+        "SELECT interval_start, queue_name, channel, handled_count, handling_ms_sum, aht_seconds"
+        " FROM {schema}.interval_aht WHERE integration = %s AND interval_start >= %s AND interval_start < %s",
+        pipe.name,
+        start,
+        end,
+    )
+    got_aht = {
+        (r["interval_start"], r["queue_name"], r["channel"]): (
+            r["handled_count"],
+            r["handling_ms_sum"],
+            r["aht_seconds"],
+        )
+        for r in aht
+    }
+    want_aht = {
+        (a.interval_start, a.queue_name, a.channel): (a.handled_count, a.handling_ms_sum, a.aht_seconds)
+        for a in truth.interval_aht(start, end)
+    }
+    assert got_aht == want_aht
+    assert any(k[2] == "call" for k in want_aht)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_consecutive_intervals_match_ground_truth(
+    request: pytest.FixtureRequest, tmp_path: Path, warehouse_uri: str, fresh_schema: str, case: str
+) -> None:
+    timezone, region, first = CASES[case]
+    last_end = first + RUN_INTERVALS * FIFTEEN
+    # Clock well after the range, so every interaction of the range has finished.
+    pipe = _pipeline(
+        request,
+        tmp_path,
+        warehouse_uri,
+        fresh_schema,
+        name=f"acme_{case}",
+        timezone=timezone,
+        region=region,
+        faults="malformed_rate=0.04;seed=5",
+        clock=last_end + timedelta(hours=4),
+    )
+    for start in intervals(first, RUN_INTERVALS):
+        pipe.run(start)
+    _compare_with_truth(pipe, first, last_end)
+
+    truth = pipe.sim.ground_truth()
+    # Filtered rows (no queue, other directions, null-queue malformations) are absent altogether.
+    filtered = {r.interaction_id for r in truth.filtered_by_malformation(first, last_end)}
+    loaded = {r["interaction_id"] for r in pipe.query("SELECT interaction_id FROM {schema}.interactions")}
+    assert not filtered & loaded
+    # Quarantined rows: every malformed interaction of the range is there, with a reason.
+    rejected = pipe.query(
+        "SELECT record_id, reason, raw FROM {schema}.rejected_rows WHERE integration = %s", pipe.name
+    )
+    expected_rejects = truth.rejected_interactions(first, last_end)
+    assert expected_rejects, "no malformed rows were injected into the compared range"
+    by_id = {r["record_id"]: r for r in rejected if r["record_id"]}
+    for bad in expected_rejects:
+        if bad.kind == "missing_keys" and bad.field == "interactionId":
+            continue  # no id to match on; counted below
+        assert bad.interaction_id in by_id, f"{bad.kind} row {bad.interaction_id} was not quarantined"
+        assert by_id[bad.interaction_id]["reason"]
+        assert bad.interaction_id not in loaded
+    assert all(r["reason"] and r["raw"] for r in rejected)
+    # The run log accounts for each step of each run.
+    steps = pipe.query(
+        "SELECT step, count(*) AS n FROM {schema}.load_runs WHERE integration = %s AND status = 'success'"
+        " GROUP BY step",
+        pipe.name,
+    )
+    assert {r["step"]: r["n"] for r in steps} == dict.fromkeys(
+        (
+            "authenticate",
+            "trigger_report",
+            "wait_for_report",
+            "extract",
+            "transform",
+            "load",
+            "aggregate_aht",
+        ),
+        RUN_INTERVALS,
+    )
+
+
+def test_reruns_and_concurrent_runs_leave_identical_tables(
+    request: pytest.FixtureRequest, tmp_path: Path, warehouse_uri: str, fresh_schema: str, airflow_db: Path
+) -> None:
+    timezone, region, first = CASES["east"]
+    last_end = first + 3 * FIFTEEN
+    pipe = _pipeline(
+        request,
+        tmp_path,
+        warehouse_uri,
+        fresh_schema,
+        name="idem",
+        timezone=timezone,
+        region=region,
+        faults="malformed_rate=0.04;seed=5",
+        clock=last_end + timedelta(hours=4),
+    )
+    for start in intervals(first, 3):
+        pipe.run(start)
+    tables = {
+        "interactions": pipe.checksum("interactions"),
+        "interval_aht": pipe.checksum("interval_aht"),
+        "rejected_rows": pipe.checksum("rejected_rows"),
+    }
+    # The same intervals again, in reverse order (a backfill after the fact).
+    for start in reversed(intervals(first, 3)):
+        pipe.run(start)
+    assert {t: pipe.checksum(t) for t in tables} == tables
+
+    # Two runs of the same interval at the same time, in two Airflow processes.
+    target = first + FIFTEEN
+    procs = []
+    for i in range(2):
+        home = tmp_path / f"airflow-{i}"
+        home.mkdir()
+        shutil.copy(airflow_db / "airflow.db", home / "airflow.db")
+        env = {
+            **os.environ,
+            **airflow_env(),
+            **pipe.env(),
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        }
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "airflow",
+                    "dags",
+                    "test",
+                    "idem__interactions",
+                    (target + FIFTEEN).isoformat(),
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    for proc, out in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, out[-4000:]
+    extracts = pipe.query(
+        "SELECT run_id, finished_at FROM {schema}.load_runs WHERE integration = %s AND step = 'extract'"
+        " AND interval_start = %s",
+        pipe.name,
+        target,
+    )
+    assert len(extracts) >= 3  # one sequential run, one re-run, and the two concurrent ones
+    assert {t: pipe.checksum(t) for t in tables} == tables
+
+
+def test_without_the_time_correction_the_data_is_shifted(
+    request: pytest.FixtureRequest, tmp_path: Path, warehouse_uri: str, fresh_schema: str
+) -> None:
+    timezone, region, first = CASES["west"]
+    last_end = first + 2 * FIFTEEN
+    # The naive request reads UTC digits as Los Angeles wall clock: 8 hours later than asked.
+    clock = last_end + timedelta(hours=12)
+    pipe = _pipeline(
+        request,
+        tmp_path,
+        warehouse_uri,
+        fresh_schema,
+        name="naive",
+        timezone=timezone,
+        region=region,
+        clock=clock,
+        correct_time_quirk=False,
+        lookback_minutes=0,
+    )
+    for start in intervals(first, 2):
+        pipe.run(start)
+    truth = pipe.sim.ground_truth()
+    expected = {t.interaction_id for t in truth.interactions(first, last_end)}
+    got_in_range = {r["interaction_id"] for r in pipe.interactions(first, last_end)}
+    assert expected
+    assert not expected & got_in_range, "the naive import should have missed the asked-for interactions"
+    loaded = pipe.query("SELECT created_time FROM {schema}.interactions WHERE integration = %s", pipe.name)
+    assert loaded, "the naive import loaded nothing at all"
+    shift = timedelta(hours=8)
+    for row in loaded:
+        # Everything it did load was created 8 hours after the window it meant to read.
+        assert first + shift <= row["created_time"] < last_end + shift
+
+
+def test_late_interactions_arrive_within_the_stated_bound(
+    request: pytest.FixtureRequest, tmp_path: Path, warehouse_uri: str, fresh_schema: str
+) -> None:
+    """Runs as the scheduler would: each interval runs 2 minutes after it ends. After every run the
+    warehouse equals the ground truth as of that moment; late finishers arrive in later runs."""
+    timezone, region, first = CASES["east"]
+    count = 20
+    pipe = _pipeline(
+        request,
+        tmp_path,
+        warehouse_uri,
+        fresh_schema,
+        name="late",
+        timezone=timezone,
+        region=region,
+        clock=first + FIFTEEN,
+    )
+    seen_late = 0
+    for start in intervals(first, count):
+        clock = start + FIFTEEN + timedelta(minutes=2)
+        pipe.run(start, clock=clock)
+        truth = pipe.sim.ground_truth()
+        want = {t.interaction_id for t in truth.interactions(first, start + FIFTEEN, as_of=clock)}
+        have = {r["interaction_id"] for r in pipe.interactions(first, start + FIFTEEN)}
+        assert have == want, f"after the run for {start}"
+    late = pipe.query(
+        "SELECT interaction_id, interval_start, finished_time FROM {schema}.interactions"
+        " WHERE integration = %s AND finished_time > interval_start + interval '30 minutes'",
+        pipe.name,
+    )
+    seen_late = len(late)
+    assert seen_late >= 3, "the compared range had too few late finishers to prove anything"
