@@ -79,6 +79,10 @@ class IntegrationSpec:
     # Every interactions run re-reads this much history before its interval, so interactions that
     # finish after their interval was first imported still arrive (8x8 omits ongoing ones).
     lookback_minutes: int = 240
+    # Once a day the run of the interval starting at settle_hour_utc:00 re-reads this many hours,
+    # so interactions open longer than the look-back (long e-mail threads) still converge.
+    settle_lookback_hours: int = 48
+    settle_hour_utc: int = 2
     # Agent-status runs re-read this much before their interval to close statuses left open.
     status_overlap_minutes: int = 30
     max_active_runs: int = 4
@@ -215,6 +219,8 @@ _KEYS: dict[str, str] = {
     "enabled": "false keeps the entry but builds no DAGs (default true)",
     "correct_time_quirk": "correct 8x8's UTC/local request-time quirk (default true)",
     "lookback_minutes": "history each interactions run re-reads for late data (default 240)",
+    "settle_lookback_hours": "history the daily settle run re-reads; 0 disables it (default 48)",
+    "settle_hour_utc": "UTC hour whose :00 run is the daily settle run (default 2)",
     "status_overlap_minutes": "history each agent-status run re-reads (default 30)",
     "max_active_runs": "concurrent runs per DAG (default 4)",
     "api_concurrency": "slots of the integration's pool of 8x8 API tasks (default 1)",
@@ -257,6 +263,10 @@ def parse_integration(raw: Any, *, defaults: Mapping[str, Any] | None = None) ->
         enabled=_as_bool("enabled", merged.get("enabled", True)),
         correct_time_quirk=_as_bool("correct_time_quirk", merged.get("correct_time_quirk", True)),
         lookback_minutes=_as_int("lookback_minutes", merged.get("lookback_minutes", 240), 0, 7 * 24 * 60),
+        settle_lookback_hours=_as_int(
+            "settle_lookback_hours", merged.get("settle_lookback_hours", 48), 0, 14 * 24
+        ),
+        settle_hour_utc=_as_int("settle_hour_utc", merged.get("settle_hour_utc", 2), 0, 23),
         status_overlap_minutes=_as_int(
             "status_overlap_minutes", merged.get("status_overlap_minutes", 30), 0, 24 * 60
         ),

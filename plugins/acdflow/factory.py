@@ -23,7 +23,9 @@ interval, queue and channel into `{schema}.interval_aht`.
 
 Each run covers one 15-minute data interval `[start, end)` in UTC and asks 8x8 for interactions
 created in `[start − {lookback} min, end)`, so interactions that finish after their interval was
-first imported still arrive (8x8 leaves ongoing interactions out of its reports). Request times are
+first imported still arrive (8x8 leaves ongoing interactions out of its reports). Once a day the
+run of the {settle_hour:02d}:00 UTC interval re-reads {settle} hours, for interactions that stay
+open longer (0 hours = disabled). Request times are
 sent as tenant-local wall clock (8x8 reads them that way) — `correct_time_quirk: {quirk}`.
 
 Steps: `authenticate` → `trigger_report` → `wait_for_report` → `extract` (raw pages into
@@ -41,6 +43,30 @@ Steps: `authenticate` → `trigger_report` → `wait_for_report` → `extract` (
 """
 
 
+# Failures that no retry can fix: wrong credentials, region or tenant id, a bad connection or
+# integration entry. Retrying them only delays the alert and hammers 8x8's token endpoint.
+NOT_RETRYABLE = (
+    "acdflow.eightbyeight.errors.ConfigurationError",
+    "acdflow.eightbyeight.errors.AuthenticationError",
+    "acdflow.eightbyeight.errors.TenantHeaderError",
+    "acdflow.config.ConfigError",
+)
+
+
+def retry_policy() -> Any:
+    from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
+
+    return ExceptionRetryPolicy(
+        rules=[
+            RetryRule(
+                exception=list(NOT_RETRYABLE),
+                action=RetryAction.FAIL,
+                reason="configuration error: fix the connection or integration entry, then clear the task",
+            )
+        ]
+    )
+
+
 def default_args(spec: IntegrationSpec) -> dict[str, Any]:
     from acdflow.alerts import failure_callbacks
 
@@ -50,6 +76,7 @@ def default_args(spec: IntegrationSpec) -> dict[str, Any]:
         "retry_delay": timedelta(seconds=spec.retry_delay_seconds),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(seconds=spec.max_retry_delay_seconds),
+        "retry_policy": retry_policy(),
         "on_failure_callback": failure_callbacks(spec),
     }
 
@@ -83,6 +110,8 @@ def build_interactions_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> A
             conn_id=spec.conn_id,
             schema=warehouse.schema,
             lookback=spec.lookback_minutes,
+            settle=spec.settle_lookback_hours,
+            settle_hour=spec.settle_hour_utc,
             quirk=str(spec.correct_time_quirk).lower(),
             dag_id=dag_id,
         ),

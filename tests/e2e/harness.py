@@ -138,16 +138,21 @@ class Pipeline:
         return build_interactions_dag(spec, warehouse)
 
     def run(
-        self, interval_start: datetime, *, clock: datetime | None = None, kind: str = "interactions"
+        self,
+        interval_start: datetime,
+        *,
+        clock: datetime | None = None,
+        kind: str = "interactions",
+        expect: str = "success",
     ) -> Any:
-        """Run the DAG for ``[interval_start, interval_start + 15 min)``; fail loudly if it fails."""
+        """Run the DAG for ``[interval_start, interval_start + 15 min)``; check it ends as expected."""
         if clock is not None:
             self.sim.clock.set(clock)
         with self.environment():
             dag_run = self.dag(kind).test(logical_date=interval_start + FIFTEEN)
         assert dag_run.data_interval_start == interval_start
         assert dag_run.data_interval_end - dag_run.data_interval_start == FIFTEEN
-        assert str(dag_run.state) == "success", f"{dag_run.dag_id} {interval_start}: {dag_run.state}"
+        assert str(dag_run.state) == expect, f"{dag_run.dag_id} {interval_start}: {dag_run.state}"
         return dag_run
 
     # -- warehouse reads ---------------------------------------------------------------------------

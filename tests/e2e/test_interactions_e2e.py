@@ -309,3 +309,84 @@ def test_late_interactions_arrive_within_the_stated_bound(
     )
     seen_late = len(late)
     assert seen_late >= 3, "the compared range had too few late finishers to prove anything"
+
+
+def test_wrong_credentials_fail_authenticate_once_with_a_clear_message(
+    request: pytest.FixtureRequest, tmp_path: Path, warehouse_uri: str, fresh_schema: str
+) -> None:
+    timezone, region, first = CASES["west"]
+    pipe = _pipeline(
+        request,
+        tmp_path,
+        warehouse_uri,
+        fresh_schema,
+        name="badcreds",
+        timezone=timezone,
+        region=region,
+        clock=first + timedelta(hours=2),
+    )
+    good_env = pipe.env
+    secret_key = f"AIRFLOW_CONN_{pipe.conn_id.upper()}"
+
+    def wrong_secret_env() -> dict[str, str]:
+        env = good_env()
+        env[secret_key] = env[secret_key].replace("e2e-secret-Zq81", "not-the-secret-991")
+        return env
+
+    pipe.env = wrong_secret_env  # type: ignore[method-assign]
+    dag_run = pipe.run(first, expect="failed")
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = {ti.task_id: ti for ti in session.query(TaskInstance).filter_by(run_id=dag_run.run_id)}
+    assert str(tis["authenticate"].state) == "failed"
+    assert tis["authenticate"].try_number == 1, "a credential error must not be retried"
+    assert all(str(tis[t].state) == "upstream_failed" for t in ("trigger_report", "extract", "load"))
+    # One token request in all: no retry storm against 8x8.
+    assert [r.path for r in pipe.sim.request_log()] == ["/oauth/v2/token"]
+    failures = pipe.query(
+        "SELECT step, error FROM {schema}.load_runs WHERE integration = %s AND status = 'failed'", pipe.name
+    )
+    assert [f["step"] for f in failures] == ["authenticate"]
+    error = failures[0]["error"]
+    assert "AuthenticationError" in error
+    assert "Client ID" in error or "credentials" in error.lower()
+    assert "not-the-secret-991" not in error
+
+
+def test_daily_settle_run_brings_in_interactions_open_longer_than_the_lookback(
+    request: pytest.FixtureRequest, tmp_path: Path, warehouse_uri: str, fresh_schema: str
+) -> None:
+    timezone, region, first = CASES["east"]
+    settle = first + 8 * FIFTEEN
+    pipe = _pipeline(
+        request,
+        tmp_path,
+        warehouse_uri,
+        fresh_schema,
+        name="settle",
+        timezone=timezone,
+        region=region,
+        lookback_minutes=30,
+        settle_lookback_hours=6,
+        settle_hour_utc=settle.hour,
+    )
+    for start in intervals(first, 8):
+        pipe.run(start, clock=start + FIFTEEN + timedelta(minutes=2))
+    clock = settle + FIFTEEN + timedelta(minutes=2)
+    truth = pipe.sim.ground_truth()
+    want = {t.interaction_id for t in truth.interactions(first, settle + FIFTEEN, as_of=clock)}
+    before = {r["interaction_id"] for r in pipe.interactions(first, settle + FIFTEEN)}
+    assert want - before, "no interaction outlived the 30-minute look-back; the test proves nothing"
+    pipe.run(settle, clock=clock)
+    after = {r["interaction_id"] for r in pipe.interactions(first, settle + FIFTEEN)}
+    assert after == want
+    windows = pipe.query(
+        "SELECT details FROM {schema}.load_runs WHERE integration = %s AND step = 'trigger_report'"
+        " AND interval_start = %s",
+        pipe.name,
+        settle,
+    )
+    (window,) = windows
+    assert window["details"]["window_start"] == (settle - timedelta(hours=6)).isoformat()

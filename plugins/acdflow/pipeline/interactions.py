@@ -7,6 +7,8 @@ Window: a run for the data interval ``[S, E)`` asks 8x8 for interactions *create
 ``[S - lookback, E)``. 8x8 filters detailed reports on creation time and leaves out interactions
 that are still ongoing (contract 16.2), so re-reading the look-back is what brings in the ones that
 finished after their interval was first imported; the keyed upsert makes the re-read harmless.
+Once a day (the run of ``settle_hour_utc``:00) the look-back is ``settle_lookback_hours``, for
+interactions that stay open longer than the regular look-back.
 Rows are placed in intervals by ``queueTime`` (contract 15.3), not by the request window.
 """
 
@@ -44,9 +46,21 @@ METRICS = (
 )
 
 
+def is_settle_run(spec: IntegrationSpec, interval_start: datetime) -> bool:
+    return (
+        spec.settle_lookback_hours > 0
+        and interval_start.hour == spec.settle_hour_utc
+        and interval_start.minute == 0
+    )
+
+
 def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetime]:
-    """UTC creation-time window a run reads: its interval plus the look-back before it."""
-    return run.interval_start - timedelta(minutes=spec.lookback_minutes), run.interval_end
+    """UTC creation-time window a run reads: its interval plus the look-back before it (longer for
+    the daily settle run)."""
+    lookback = timedelta(minutes=spec.lookback_minutes)
+    if is_settle_run(spec, run.interval_start):
+        lookback = max(lookback, timedelta(hours=spec.settle_lookback_hours))
+    return run.interval_start - lookback, run.interval_end
 
 
 def authenticate(spec: IntegrationSpec, run: RunInfo) -> dict[str, Any]:
