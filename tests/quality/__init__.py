@@ -1,0 +1,1 @@
+"""Time-drift data-quality checks (acdflow.quality) with Great Expectations and PostgreSQL."""
