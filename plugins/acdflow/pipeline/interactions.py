@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from acdflow.config import IntegrationSpec, WarehouseSpec
+from acdflow.pipeline import reports
 from acdflow.runtime import RunInfo
 from acdflow.warehouse import store
 
@@ -63,84 +64,11 @@ def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetim
     return run.interval_start - lookback, run.interval_end
 
 
-def authenticate(spec: IntegrationSpec, run: RunInfo) -> dict[str, Any]:
-    from acdflow.runtime import eightbyeight_client
-
-    client = eightbyeight_client(spec.conn_id, spec.name)
-    client.authenticate()
-    log.info("8x8 credentials of integration %s accepted", spec.name)
-    return {"authenticated": True}
-
-
 def trigger_report(spec: IntegrationSpec, run: RunInfo) -> dict[str, Any]:
-    from acdflow.runtime import eightbyeight_client
-    from acdflow.timewindow import request_window
-
-    client = eightbyeight_client(spec.conn_id, spec.name)
     start, end = fetch_window(spec, run)
-    window = request_window(start, end, client.settings.timezone, correct_quirk=spec.correct_time_quirk)
-    report_id = client.create_detailed_report(
-        REPORT_TYPE,
-        start=window.start,
-        end=window.end,
-        timezone=window.timezone,
-        metrics=METRICS,
-        include_participants=True,
+    return reports.trigger_report(
+        spec, report_type=REPORT_TYPE, metrics=METRICS, start=start, end=end, include_participants=True
     )
-    log.info(
-        "created 8x8 report %s for interactions created %s .. %s UTC (sent %s .. %s, %s)",
-        report_id,
-        start.isoformat(),
-        end.isoformat(),
-        window.start,
-        window.end,
-        window.timezone,
-    )
-    return {
-        "report_id": report_id,
-        "window_start": start.isoformat(),
-        "window_end": end.isoformat(),
-        "request_start": window.start,
-        "request_end": window.end,
-        "timezone": window.timezone,
-        "api_requests": client.stats.requests_sent,
-    }
-
-
-def wait_for_report(spec: IntegrationSpec, run: RunInfo, report_id: int) -> dict[str, Any]:
-    """Detailed reports are created DONE (contract 7.3) but their data can briefly 404 (16.5):
-    read one row so the extract starts only on a readable report."""
-    from acdflow.runtime import eightbyeight_client
-
-    client = eightbyeight_client(spec.conn_id, spec.name)
-    first = next(iter(client.iter_detailed_pages(report_id, page_size=1)), None)
-    total = first.total_elements if first is not None else 0
-    return {"report_id": report_id, "total_elements": total, "api_requests": client.stats.requests_sent}
-
-
-def extract(
-    spec: IntegrationSpec, warehouse: WarehouseSpec, run: RunInfo, report_id: int, warehouse_uri: str
-) -> dict[str, Any]:
-    from acdflow.runtime import eightbyeight_client
-
-    client = eightbyeight_client(spec.conn_id, spec.name)
-    with store.connect(warehouse_uri, warehouse.schema) as conn:
-        landed = store.land_pages(
-            conn,
-            warehouse.schema,
-            integration=spec.name,
-            report_kind=REPORT_TYPE,
-            report_id=report_id,
-            pages=(page.rows for page in client.iter_detailed_pages(report_id)),
-        )
-    log.info("landed %s rows in %s pages of report %s", landed.rows, landed.pages, report_id)
-    return {
-        "report_id": report_id,
-        "pages": landed.pages,
-        "rows_fetched": landed.rows,
-        "api_requests": client.stats.requests_sent,
-        "api_retries": client.stats.retries,
-    }
 
 
 def transform(

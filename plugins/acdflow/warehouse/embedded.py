@@ -101,6 +101,15 @@ class EmbeddedPostgres:
         """Initialise the cluster if needed, start it and return its URI."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._prepare_permissions()
+        if (self.data_dir / "postmaster.pid").exists():
+            # A server left behind by a killed process still holds this directory; stop it first.
+            subprocess.run(
+                [str(_bin_dir() / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
+                check=False,
+                capture_output=True,
+                timeout=60,
+                user=self._user,
+            )
         if not (self.data_dir / "PG_VERSION").exists():
             self._pg(
                 "initdb",

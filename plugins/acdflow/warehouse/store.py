@@ -136,6 +136,59 @@ class StagedRejection:
     record_time: datetime | None
 
 
+def clear_staging(
+    conn: Connection, schema: str, tables: Sequence[str], *, integration: str, report_id: int
+) -> None:
+    for table in tables:
+        conn.execute(
+            sql.SQL("DELETE FROM {}.{} WHERE integration = %s AND report_id = %s").format(
+                _ident(schema), sql.Identifier(table)
+            ),
+            (integration, report_id),
+        )
+
+
+def copy_rejected(
+    conn: Connection, schema: str, *, integration: str, report_id: int, rejected: Iterable[StagedRejection]
+) -> int:
+    """COPY quarantined rows of one report into ``stg_rejected_rows``; returns the distinct ones."""
+    seen: set[str] = set()
+    copy_sql = sql.SQL(
+        "COPY {}.stg_rejected_rows (integration, report_id, row_hash, reason, raw, record_id, record_time)"
+        " FROM STDIN"
+    ).format(_ident(schema))
+    with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+        for item in rejected:
+            row_hash = canonical_row_hash(item.raw)
+            if row_hash in seen:
+                # The same bad row twice in one report is one quarantined row (still counted upstream).
+                continue
+            seen.add(row_hash)
+            raw_json = json.dumps(item.raw, ensure_ascii=False, default=str)
+            copy.write_row(
+                (integration, report_id, row_hash, item.reason, raw_json, item.record_id, item.record_time)
+            )
+    return len(seen)
+
+
+def copy_rows(
+    conn: Connection,
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> int:
+    copy_sql = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+        _ident(schema), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    count = 0
+    with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
 def stage_interactions(
     conn: Connection,
     schema: str,
@@ -147,50 +200,24 @@ def stage_interactions(
 ) -> tuple[int, int]:
     """Replace the staging rows of one report. ``records`` are tuples in staging column order
     without the first two columns (integration, report_id). Returns (records, rejected) staged."""
-    ident = _ident(schema)
-    staged = 0
-    quarantined = 0
     with conn.transaction():
-        for table in ("stg_interactions", "stg_rejected_rows"):
-            conn.execute(
-                sql.SQL("DELETE FROM {}.{} WHERE integration = %s AND report_id = %s").format(
-                    ident, sql.Identifier(table)
-                ),
-                (integration, report_id),
-            )
-        copy_interactions = sql.SQL("COPY {}.stg_interactions ({}) FROM STDIN").format(
-            ident, sql.SQL(", ").join(map(sql.Identifier, _STG_INTERACTION_COLUMNS))
+        clear_staging(
+            conn,
+            schema,
+            ("stg_interactions", "stg_rejected_rows"),
+            integration=integration,
+            report_id=report_id,
         )
-        with conn.cursor() as cur, cur.copy(copy_interactions) as copy:
-            for record in records:
-                copy.write_row((integration, report_id, *record))
-                staged += 1
-        seen: set[str] = set()
-        copy_rejected = sql.SQL(
-            "COPY {}.stg_rejected_rows"
-            " (integration, report_id, row_hash, reason, raw, record_id, record_time)"
-            " FROM STDIN"
-        ).format(ident)
-        with conn.cursor() as cur, cur.copy(copy_rejected) as copy:
-            for item in rejected:
-                row_hash = canonical_row_hash(item.raw)
-                if row_hash in seen:
-                    # The same bad row twice in one report is one quarantined row (still counted upstream).
-                    continue
-                seen.add(row_hash)
-                raw_json = json.dumps(item.raw, ensure_ascii=False, default=str)
-                copy.write_row(
-                    (
-                        integration,
-                        report_id,
-                        row_hash,
-                        item.reason,
-                        raw_json,
-                        item.record_id,
-                        item.record_time,
-                    )
-                )
-                quarantined += 1
+        staged = copy_rows(
+            conn,
+            schema,
+            "stg_interactions",
+            _STG_INTERACTION_COLUMNS,
+            ((integration, report_id, *record) for record in records),
+        )
+        quarantined = copy_rejected(
+            conn, schema, integration=integration, report_id=report_id, rejected=rejected
+        )
     return staged, quarantined
 
 
