@@ -6,7 +6,7 @@ Building a DAG does only local, cheap work: no network, no database, no Variable
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +50,8 @@ NOT_RETRYABLE = (
     "acdflow.eightbyeight.errors.AuthenticationError",
     "acdflow.eightbyeight.errors.TenantHeaderError",
     "acdflow.config.ConfigError",
+    # Drift is a finding about data already loaded; a retry would only repeat it.
+    "acdflow.pipeline.agent_status.TimeDriftError",
 )
 
 
@@ -89,22 +91,115 @@ def _timetable() -> Any:
     return CronDataIntervalTimetable(SCHEDULE_CRON, timezone="UTC")
 
 
-def build_interactions_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> Any:
-    from airflow.sdk import DAG, task
+AGENT_STATUS_DOC = """\
+### {name}: 8x8 historical agent statuses → WFM warehouse
 
-    from acdflow.pipeline import interactions as steps
-    from acdflow.pipeline.steps import run_step
+Imports the agent status changes of the 8x8 integration **{name}** (connection `{conn_id}`) every
+15 minutes into `{schema}.agent_status_history`, for intraday adherence.
 
-    dag_id = spec.dag_id("interactions")
+Each run covers one 15-minute data interval `[start, end)` in UTC and reads 8x8's
+`detailed-reports-agent-status-change` events of `[start − {overlap} min, end)`. Every event starts
+a status (`OnBreak (Lunch)`, `LoggedOut`, …) that lasts until the same agent's next event; an
+agent's latest status stays open (`end_time` empty) until a later run brings the next event.
+Request times are sent as tenant-local wall clock — `correct_time_quirk: {quirk}`.
+
+Steps: `authenticate` → `trigger_report` → `wait_for_report` → `extract` → `transform` → `load`
+→ `check_time_drift`: Great Expectations checks that the events fall in the requested UTC window,
+carry the tenant's UTC offset, and agree with the live statuses; results go to
+`{schema}.dq_results` and Data Docs. Drift {drift_effect}; the loaded data stays in place.
+
+**Re-running a range** is safe (keyed upserts; end times are re-linked):
+
+    airflow tasks clear {dag_id} -s 2026-11-01T00:00 -e 2026-11-02T00:00 -y
+"""
+
+
+def _report_dag(
+    spec: IntegrationSpec,
+    warehouse: WarehouseSpec,
+    *,
+    kind: str,
+    description: str,
+    doc_md: str,
+    report_type: str,
+    trigger: Callable[[IntegrationSpec, Any], dict[str, Any]],
+    transform: Callable[..., dict[str, Any]],
+    load: Callable[..., dict[str, Any]],
+    final_task_id: str,
+    final: Callable[[Any, str, Any, Mapping[str, Any]], dict[str, Any]],
+) -> Any:
+    """The shape every report DAG shares: authenticate → trigger_report → wait_for_report →
+    extract → transform → load → ``final_task_id``, one task per step, linear."""
+    from airflow.sdk import DAG
+
+    from acdflow.operators import StepOperator
+    from acdflow.pipeline import reports
+
     with DAG(
-        dag_id=dag_id,
-        description=f"8x8 queue data and AHT for {spec.name}",
+        dag_id=spec.dag_id(kind),
+        description=description,
         schedule=_timetable(),
         start_date=spec.start_date,
         catchup=True,
         max_active_runs=spec.max_active_runs,
         default_args=default_args(spec),
-        tags=["8x8", spec.name, "acdflow", "interactions", *spec.tags],
+        tags=["8x8", spec.name, "acdflow", kind, *spec.tags],
+        doc_md=doc_md,
+    ) as dag:
+        # Each body gets the run, the warehouse URI and the previous step's XCom (ids and counts).
+        bodies: list[tuple[str, bool, Callable[[Any, str, Any, Mapping[str, Any]], dict[str, Any]]]] = [
+            ("authenticate", True, lambda run, uri, prev, ctx: reports.authenticate(spec, run)),
+            ("trigger_report", True, lambda run, uri, prev, ctx: trigger(spec, run)),
+            ("wait_for_report", True, lambda run, uri, prev, ctx: reports.wait_for_report(spec, prev)),
+            (
+                "extract",
+                True,
+                lambda run, uri, prev, ctx: reports.extract(
+                    spec, warehouse, report_type, int(prev["report_id"]), uri
+                ),
+            ),
+            (
+                "transform",
+                False,
+                lambda run, uri, prev, ctx: transform(spec, warehouse, run, int(prev["report_id"]), uri),
+            ),
+            (
+                "load",
+                False,
+                lambda run, uri, prev, ctx: load(spec, warehouse, run, int(prev["report_id"]), uri),
+            ),
+            (final_task_id, False, final),
+        ]
+        previous: Any = None
+        for task_id, calls_api, body in bodies:
+            operator = StepOperator(
+                task_id=task_id,
+                spec=spec,
+                warehouse=warehouse,
+                body=body,
+                upstream_task_id=previous.task_id if previous is not None else None,
+                **({"pool": spec.pool} if calls_api else {}),
+            )
+            if previous is not None:
+                previous >> operator
+            previous = operator
+    return dag
+
+
+def build_interactions_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> Any:
+    from acdflow.pipeline import interactions as steps
+
+    def aggregate(run: Any, uri: str, loaded: Any, context: Mapping[str, Any]) -> dict[str, Any]:
+        return steps.aggregate_aht(
+            spec, warehouse, run, int(loaded["report_id"]), list(loaded["intervals"]), uri
+        )
+
+    dag_id = spec.dag_id("interactions")
+    return _report_dag(
+        spec,
+        warehouse,
+        kind="interactions",
+        description=f"8x8 queue data and AHT for {spec.name}",
         doc_md=INTERACTIONS_DOC.format(
             name=spec.name,
             conn_id=spec.conn_id,
@@ -115,61 +210,56 @@ def build_interactions_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> A
             quirk=str(spec.correct_time_quirk).lower(),
             dag_id=dag_id,
         ),
-        render_template_as_native_obj=False,
-    ) as dag:
+        report_type=steps.REPORT_TYPE,
+        trigger=steps.trigger_report,
+        transform=steps.transform,
+        load=steps.load,
+        final_task_id="aggregate_aht",
+        final=aggregate,
+    )
 
-        def step(body: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-            return lambda context: run_step(spec, warehouse, context, body)
 
-        @task(task_id="authenticate", pool=spec.pool)
-        def authenticate(**context: Any) -> dict[str, Any]:
-            return step(lambda run, uri: steps.authenticate(spec, run))(context)
+def build_agent_status_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> Any:
+    from acdflow.pipeline import agent_status as steps
 
-        @task(task_id="trigger_report", pool=spec.pool)
-        def trigger_report(auth: dict[str, Any], **context: Any) -> dict[str, Any]:
-            return step(lambda run, uri: steps.trigger_report(spec, run))(context)
+    def check(run: Any, uri: str, loaded: Any, context: Mapping[str, Any]) -> dict[str, Any]:
+        # The requested window comes from trigger_report's XCom, without adding a second edge.
+        triggered = context["ti"].xcom_pull(task_ids="trigger_report")
+        return steps.check_time_drift(spec, warehouse, run, triggered, int(loaded["report_id"]), uri)
 
-        @task(task_id="wait_for_report", pool=spec.pool)
-        def wait_for_report(report: dict[str, Any], **context: Any) -> dict[str, Any]:
-            report_id = int(report["report_id"])
-            return step(lambda run, uri: steps.wait_for_report(spec, run, report_id))(context)
-
-        @task(task_id="extract", pool=spec.pool)
-        def extract(ready: dict[str, Any], **context: Any) -> dict[str, Any]:
-            report_id = int(ready["report_id"])
-            return step(lambda run, uri: steps.extract(spec, warehouse, run, report_id, uri))(context)
-
-        @task(task_id="transform")
-        def transform(extracted: dict[str, Any], **context: Any) -> dict[str, Any]:
-            report_id = int(extracted["report_id"])
-            return step(lambda run, uri: steps.transform(spec, warehouse, run, report_id, uri))(context)
-
-        @task(task_id="load")
-        def load(transformed: dict[str, Any], **context: Any) -> dict[str, Any]:
-            report_id = int(transformed["report_id"])
-            return step(lambda run, uri: steps.load(spec, warehouse, run, report_id, uri))(context)
-
-        @task(task_id="aggregate_aht")
-        def aggregate_aht(loaded: dict[str, Any], **context: Any) -> dict[str, Any]:
-            report_id = int(loaded["report_id"])
-            intervals = list(loaded["intervals"])
-            return step(
-                lambda run, uri: steps.aggregate_aht(spec, warehouse, run, report_id, intervals, uri)
-            )(context)
-
-        # TaskFlow returns XComArgs at parse time; Airflow resolves them to the dicts at run time.
-        chained: Any = authenticate()
-        for step_task in (trigger_report, wait_for_report, extract, transform, load, aggregate_aht):
-            chained = step_task(chained)
-    return dag
+    dag_id = spec.dag_id("agent_status")
+    return _report_dag(
+        spec,
+        warehouse,
+        kind="agent_status",
+        description=f"8x8 historical agent statuses for {spec.name}",
+        doc_md=AGENT_STATUS_DOC.format(
+            name=spec.name,
+            conn_id=spec.conn_id,
+            schema=warehouse.schema,
+            overlap=spec.status_overlap_minutes,
+            quirk=str(spec.correct_time_quirk).lower(),
+            drift_effect="fails the task (and alerts)"
+            if spec.drift_check == "fail"
+            else "is logged as a warning",
+            dag_id=dag_id,
+        ),
+        report_type=steps.REPORT_TYPE,
+        trigger=steps.trigger_report,
+        transform=steps.transform,
+        load=steps.load,
+        final_task_id="check_time_drift",
+        final=check,
+    )
 
 
 def build_dags(config: ConfigResult) -> dict[str, Any]:
     """Every DAG of every enabled integration, keyed by DAG id."""
     dags: dict[str, Any] = {}
     for spec in config.enabled():
-        dag = build_interactions_dag(spec, config.warehouse)
-        dags[dag.dag_id] = dag
+        for build in (build_interactions_dag, build_agent_status_dag):
+            dag = build(spec, config.warehouse)
+            dags[dag.dag_id] = dag
     return dags
 
 

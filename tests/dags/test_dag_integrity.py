@@ -27,7 +27,10 @@ INTERACTION_TASKS = [
     "load",
     "aggregate_aht",
 ]
+AGENT_STATUS_TASKS = [*INTERACTION_TASKS[:-1], "check_time_drift"]
+TASKS = {"interactions": INTERACTION_TASKS, "agent_status": AGENT_STATUS_TASKS}
 API_TASKS = {"authenticate", "trigger_report", "wait_for_report", "extract"}
+EXPECTED_DAGS = sorted(f"{n}__{k}" for n in ("acme_us", "nordic_eu") for k in TASKS)
 
 INTEGRATIONS = {
     "warehouse": {"conn_id": "wfm_warehouse", "schema": "acd"},
@@ -68,22 +71,23 @@ def test_broken_entry_is_one_clear_import_error_and_hides_nothing(dagbag: Any) -
     message = errors["acdflow_config_errors.py"]
     assert "integrations[1] (name 'broken_one')" in message
     assert "field 'retries'" in message
-    assert sorted(dagbag.dag_ids) == ["acme_us__interactions", "nordic_eu__interactions"]
+    assert sorted(dagbag.dag_ids) == EXPECTED_DAGS
 
 
+@pytest.mark.parametrize("kind", sorted(TASKS))
 @pytest.mark.parametrize("name", ["acme_us", "nordic_eu"])
-def test_interactions_dag_shape(dagbag: Any, name: str) -> None:
-    dag = dagbag.dags[f"{name}__interactions"]
+def test_report_dag_shape(dagbag: Any, name: str, kind: str) -> None:
+    dag = dagbag.dags[f"{name}__{kind}"]
     order = [t.task_id for t in _topological(dag)]
-    assert order == INTERACTION_TASKS
-    for upstream, downstream in itertools.pairwise(INTERACTION_TASKS):
+    assert order == TASKS[kind]
+    for upstream, downstream in itertools.pairwise(TASKS[kind]):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
     assert dag.catchup is True
     assert dag.max_active_runs == 4
     assert {"8x8", name} <= set(dag.tags)
     assert dag.doc_md
     assert "airflow tasks clear" in dag.doc_md
-    assert f"{name}__interactions" in dag.doc_md
+    assert f"{name}__{kind}" in dag.doc_md
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
     for task in dag.tasks:
         assert task.retries >= 2, task.task_id
@@ -163,5 +167,5 @@ def test_parsing_does_no_network_database_variables_or_connections(tmp_path: Pat
     )
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["connects"] == []
-    assert report["dags"] == ["acme_us__interactions", "nordic_eu__interactions"]
+    assert report["dags"] == EXPECTED_DAGS
     assert [Path(p).name for p in report["errors"]] == ["acdflow_config_errors.py"]

@@ -131,11 +131,14 @@ class Pipeline:
                     os.environ[key] = value
 
     def dag(self, kind: str = "interactions") -> Any:
-        from acdflow.factory import build_interactions_dag
+        from acdflow import factory
 
         spec, warehouse = self.spec()
-        assert kind == "interactions"
-        return build_interactions_dag(spec, warehouse)
+        builders = {
+            "interactions": factory.build_interactions_dag,
+            "agent_status": factory.build_agent_status_dag,
+        }
+        return builders[kind](spec, warehouse)
 
     def run(
         self,
@@ -170,6 +173,13 @@ class Pipeline:
             self.name,
             start,
             end,
+        )
+
+    def snapshot(self, table: str, exclude: tuple[str, ...] = ()) -> list[str]:
+        rows = self.query(f"SELECT * FROM {{schema}}.{table} WHERE integration = %s", self.name)
+        return sorted(
+            json.dumps({k: v for k, v in r.items() if k not in exclude}, default=str, sort_keys=True)
+            for r in rows
         )
 
     def checksum(self, table: str, exclude: tuple[str, ...] = ()) -> str:

@@ -73,6 +73,9 @@ class SimConfig:
     first_report_id: int = 2_700_000
     duplicate_event_rate: float = 0.004
     late_finisher_rate: float = 0.04
+    # A tenant that reads dateRange and writes offsets in its default zone whatever `timezone`
+    # the request names: the data then disagrees with a client configured for another zone.
+    ignore_report_timezone: bool = False
 
     def __post_init__(self) -> None:
         if not self.tenants:

@@ -162,7 +162,13 @@ def decode_cursor(raw: str) -> tuple[int, int]:
 
 
 def _parse_window(
-    body: dict[str, Any], tenant: TenantState, *, quirk: bool, min_intraday_ms: int, require_tz: bool = False
+    body: dict[str, Any],
+    tenant: TenantState,
+    *,
+    quirk: bool,
+    min_intraday_ms: int,
+    require_tz: bool = False,
+    honor_timezone: bool = True,
 ) -> Window:
     tz_name = body.get("timezone")
     if tz_name is None:
@@ -171,6 +177,10 @@ def _parse_window(
         tz_name = tenant.config.timezone
     if not isinstance(tz_name, str) or tz_name not in tenant.config.allowed_timezones:
         raise bad_request(f"Timezone '{tz_name}' is not configured for this tenant")
+    if not honor_timezone:
+        # Switch ignore_report_timezone: a tenant that reads and writes its default zone whatever
+        # the request says, so returned offsets disagree with the zone the client configured.
+        tz_name = tenant.config.timezone
     tz = zone(tz_name)
     date_range = body.get("dateRange")
     if not isinstance(date_range, dict):
@@ -282,6 +292,7 @@ def create_detailed(
     seed: int,
     legacy_durations: bool,
     status_case: str,
+    honor_timezone: bool = True,
 ) -> DetailedReport:
     if not isinstance(body, dict):
         raise bad_request("Request body must be a JSON object")
@@ -289,7 +300,9 @@ def create_detailed(
     if report_type not in DETAILED_TYPES:
         raise bad_request(f"Field 'type' must be one of {', '.join(DETAILED_TYPES)}")
     _validate_title(body)
-    window = _parse_window(body, tenant, quirk=quirk, min_intraday_ms=MIN_INTRADAY_DETAILED_MS)
+    window = _parse_window(
+        body, tenant, quirk=quirk, min_intraday_ms=MIN_INTRADAY_DETAILED_MS, honor_timezone=honor_timezone
+    )
     keys = _metrics(body, report_type)
     try:
         filters = compile_filters(body.get("searchQuery"), FIELDS_BY_TYPE[report_type])

@@ -358,6 +358,7 @@ class Simulator:
                 seed=self.config.seed,
                 legacy_durations=self.config.legacy_duration_strings,
                 status_case=self.config.agent_status_case,
+                honor_timezone=not self.config.ignore_report_timezone,
             )
             self.reports.add_detailed(report)
             result: dict[str, Any] = {"id": report.report_id, "status": report.status}

@@ -1,0 +1,173 @@
+"""Historical agent statuses: the steps of ``<name>__agent_status``, one function per task.
+
+A run for the data interval ``[S, E)`` reads the status-change events of ``[S − overlap, E)``
+(contract 16.3): the overlap re-reads the previous interval's tail, so an event that 8x8 made
+available late, or a run that failed, still lands. Every event starts a status that lasts until
+the same agent's next event (contract 15.7); the latest status of an agent stays open until a
+later run brings the next event. ``check_time_drift`` then validates what came back with Great
+Expectations: a UTC/local drift fails the task (unless the integration is set to warn), and the
+loaded data stays in place either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from acdflow.config import IntegrationSpec, WarehouseSpec
+from acdflow.pipeline import reports
+from acdflow.runtime import RunInfo
+from acdflow.warehouse import agent_status as wh
+from acdflow.warehouse import store
+
+log = logging.getLogger(__name__)
+
+REPORT_TYPE = "detailed-reports-agent-status-change"
+METRICS = ("agentId", "agent", "status", "statusCode", "time")
+
+
+class TimeDriftError(RuntimeError):
+    """The time-drift check found UTC/local drift in the agent-status data of an interval."""
+
+
+def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetime]:
+    return run.interval_start - timedelta(minutes=spec.status_overlap_minutes), run.interval_end
+
+
+def trigger_report(spec: IntegrationSpec, run: RunInfo) -> dict[str, Any]:
+    start, end = fetch_window(spec, run)
+    return reports.trigger_report(spec, report_type=REPORT_TYPE, metrics=METRICS, start=start, end=end)
+
+
+def transform(
+    spec: IntegrationSpec, warehouse: WarehouseSpec, run: RunInfo, report_id: int, warehouse_uri: str
+) -> dict[str, Any]:
+    from acdflow.transform.agent_status import status_name, transform_status_events
+
+    with store.connect(warehouse_uri, warehouse.schema) as conn:
+        fetched = store.landed_row_count(conn, warehouse.schema, integration=spec.name, report_id=report_id)
+        batch = transform_status_events(
+            store.iter_landed_rows(conn, warehouse.schema, integration=spec.name, report_id=report_id)
+        )
+        events, collapsed = wh.collapse_same_instant(
+            wh.StagedEvent(
+                agent_id=e.agent_id,
+                agent_name=e.agent_name,
+                status=e.status,
+                status_code=e.status_code,
+                status_name=status_name(e.status, e.status_code),
+                start_time=e.time,
+                observed_offset_minutes=e.observed_offset_minutes,
+            )
+            for e in batch.events
+        )
+        staged, quarantined = wh.stage_events(
+            conn,
+            warehouse.schema,
+            integration=spec.name,
+            report_id=report_id,
+            events=events,
+            rejected=(
+                store.StagedRejection(x.reason, x.raw, x.agent_id, x.record_time) for x in batch.rejected
+            ),
+        )
+    accounted = len(batch.events) + len(batch.rejected) + batch.duplicates
+    summary = {
+        "report_id": report_id,
+        "rows_fetched": fetched,
+        "events": staged,
+        "rows_rejected": len(batch.rejected),
+        "rejected_distinct": quarantined,
+        "duplicates": batch.duplicates,
+        "same_instant_collapsed": collapsed,
+    }
+    if accounted != fetched:
+        raise RuntimeError(f"transform accounted for {accounted} of {fetched} fetched rows: {summary}")
+    for reason in sorted({x.reason for x in batch.rejected})[:20]:
+        log.warning("quarantined status rows of report %s: %s", report_id, reason)
+    log.info("transformed status report %s: %s", report_id, summary)
+    return summary
+
+
+def load(
+    spec: IntegrationSpec, warehouse: WarehouseSpec, run: RunInfo, report_id: int, warehouse_uri: str
+) -> dict[str, Any]:
+    with store.connect(warehouse_uri, warehouse.schema) as conn:
+        result = wh.publish_history(
+            conn,
+            warehouse.schema,
+            integration=spec.name,
+            report_id=report_id,
+            interval_start=run.interval_start,
+        )
+    summary = {
+        "report_id": report_id,
+        "rows_loaded": result.staged,
+        "rows_changed": result.changed,
+        "end_times_linked": result.relinked,
+        "rejected_new": result.rejected_new,
+    }
+    log.info("published status report %s: %s", report_id, summary)
+    return summary
+
+
+def check_time_drift(
+    spec: IntegrationSpec,
+    warehouse: WarehouseSpec,
+    run: RunInfo,
+    triggered: dict[str, Any],
+    report_id: int,
+    warehouse_uri: str,
+) -> dict[str, Any]:
+    """Validate the interval with Great Expectations, store the results in ``dq_results``, then
+    fail on drift unless the integration is set to warn. The loaded statuses stay either way."""
+    from acdflow.quality import LiveHistoryPair, StatusEventObservation, run_drift_checks, write_results
+    from acdflow.runtime import eightbyeight_settings
+    from acdflow.timewindow import request_window
+
+    timezone = eightbyeight_settings(spec.conn_id, spec.name).timezone
+    start = datetime.fromisoformat(triggered["window_start"])
+    end = datetime.fromisoformat(triggered["window_end"])
+    # The UTC instants the request really covers (the correction widens around DST); without the
+    # correction the import believes it asked for [start, end), and that is what drift is judged by.
+    window = request_window(start, end, timezone, correct_quirk=True)
+    requested = (window.covers_start, window.covers_end) if spec.correct_time_quirk else (start, end)
+    with store.connect(warehouse_uri, warehouse.schema) as conn:
+        observations = [
+            StatusEventObservation(agent_id=a, status=s, time_utc=t, observed_offset_minutes=o)
+            for a, s, t, o in wh.staged_observations(
+                conn, warehouse.schema, integration=spec.name, report_id=report_id
+            )
+        ]
+        pairs = [
+            LiveHistoryPair(agent_id=a, status_name=n, live_start_utc=live, history_start_utc=hist)
+            for a, n, live, hist in wh.live_history_pairs(
+                conn, warehouse.schema, integration=spec.name, start=run.interval_start, end=run.interval_end
+            )
+        ]
+        results = run_drift_checks(
+            integration=spec.name,
+            interval_start=run.interval_start,
+            interval_end=run.interval_end,
+            requested_start=requested[0],
+            requested_end=requested[1],
+            tenant_timezone=timezone,
+            events=observations,
+            live_pairs=pairs,
+        )
+        write_results(conn, warehouse.schema, spec.name, run.interval_start, run.interval_end, results)
+        wh.prune_staging(conn, warehouse.schema, integration=spec.name)
+    failed = [r for r in results if not r.passed]
+    summary = {
+        "report_id": report_id,
+        "events_checked": len(observations),
+        "live_pairs_checked": len(pairs),
+        "checks": {r.check: r.passed for r in results},
+        "observed_offset_minutes": {r.check: r.observed_offset_minutes for r in failed},
+    }
+    for result in failed:
+        log.warning("time drift in %s %s: %s", spec.name, run.interval_start.isoformat(), result.message)
+    if failed and spec.drift_check == "fail":
+        raise TimeDriftError("; ".join(r.message for r in failed))
+    return summary
