@@ -58,7 +58,7 @@ demo: venv
 	@echo "make demo: the end-to-end demo is coming in a later issue; the environment is ready in $(VENV)."
 
 bench: venv
-	@echo "make bench: no benchmarks yet."
+	$(BIN)/python bench/bench_interactions.py
 
 clean:
 	rm -rf $(VENV) .tools .acdflow .pytest_cache .mypy_cache .ruff_cache

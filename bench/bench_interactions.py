@@ -1,0 +1,505 @@
+"""Queue-data benchmark (``make bench``): not a test, numbers for the README.
+
+Everything runs in one go on the same data, and every figure is reported next to a baseline
+measured in the same run, because these machines are noisy:
+
+* extract rows/s from the simulator (HTTP, paging, landing in PostgreSQL);
+* transform rows/s next to plain ``json.loads`` of the same pages (the floor), target ≤ 3×;
+* load rows/s next to a raw psycopg ``COPY`` of the same final rows (the physical limit), target
+  ≤ 2×, and next to pandas ``to_sql`` (what a user might write instead), target ≥ 10× faster;
+* parse time of the DAG folder with 1, 10 and 100 integrations, target < 1 s at 100;
+* peak memory (RSS) of each task for a ~50,000-row interval, each task in its own process as on
+  a worker, target < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+OUT_DIR = REPO / ".acdflow" / "bench"
+CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
+INTERVAL_START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)  # 12:00 in Los Angeles: peak traffic
+STEPS = ("authenticate", "trigger_report", "wait_for_report", "extract", "transform", "load", "aggregate_aht")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_simulator(scale: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    clock = (INTERVAL_START + timedelta(hours=6)).isoformat()
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "acdflow"),
+            "sim",
+            "serve",
+            "--port",
+            str(port),
+            "--scale",
+            str(scale),
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            CLIENT_SECRET,
+            "--tz",
+            "America/Los_Angeles",
+            "--region",
+            "us",
+            "--seed",
+            "3",
+            "--now",
+            clock,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if requests.get(f"{base}/_sim/health", timeout=1).ok:
+                return proc, base
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("simulator did not start")
+
+
+def _env(base: str, warehouse_uri: str, config: Path) -> dict[str, str]:
+    parts = psycopg.conninfo.conninfo_to_dict(warehouse_uri)
+    return {
+        "AIRFLOW_CONN_EIGHTBYEIGHT_BENCH": json.dumps(
+            {
+                "conn_type": "eightbyeight",
+                "login": CLIENT_ID,
+                "password": CLIENT_SECRET,
+                "host": base,
+                "extra": {"region": "us", "timezone": "America/Los_Angeles"},
+            }
+        ),
+        "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": parts["host"],
+                "port": int(parts["port"]),
+                "login": parts["user"],
+                "schema": parts["dbname"],
+            }
+        ),
+        "ACDFLOW_INTEGRATIONS": str(config),
+    }
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+# --- per-task memory: each step in its own process -----------------------------------------------
+
+
+def _task_process(step: str, state_file: Path) -> None:
+    """Child process: run one pipeline step for the benchmark interval, print peak RSS."""
+    from acdflow.config import load_config
+    from acdflow.pipeline import interactions as steps
+    from acdflow.pipeline import reports
+    from acdflow.runtime import RunInfo, warehouse_uri
+
+    config = load_config()
+    (spec,) = config.integrations
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    run = RunInfo(
+        "bench__interactions", "bench", step, 1, INTERVAL_START, INTERVAL_START + timedelta(minutes=15)
+    )
+    uri = warehouse_uri(config.warehouse.conn_id)
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    if step == "authenticate":
+        out = reports.authenticate(spec, run)
+    elif step == "trigger_report":
+        out = steps.trigger_report(spec, run)
+        state["triggered"] = out
+    elif step == "wait_for_report":
+        out = reports.wait_for_report(spec, state.get("triggered", {"report_id": state["report_id"]}))
+    elif step == "extract":
+        out = reports.extract(spec, config.warehouse, steps.REPORT_TYPE, state["report_id"], uri)
+    elif step == "transform":
+        out = steps.transform(spec, config.warehouse, run, state["report_id"], uri)
+    elif step == "load":
+        out = steps.load(spec, config.warehouse, run, state["report_id"], uri)
+    else:
+        out = steps.aggregate_aht(spec, config.warehouse, run, state["report_id"], state["intervals"], uri)
+    seconds = time.perf_counter() - started
+    state.update({k: v for k, v in out.items() if k in ("report_id", "intervals")})
+    state_file.write_text(json.dumps(state))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "step": step,
+                "seconds": seconds,
+                "peak_mb": peak / 1024,
+                "baseline_mb": baseline / 1024,
+                "summary": {k: v for k, v in out.items() if k != "intervals"},
+            }
+        )
+    )
+
+
+def _run_tasks(env: dict[str, str], tmp: Path) -> list[dict[str, Any]]:
+    state = tmp / "state.json"
+    state.unlink(missing_ok=True)
+    results = []
+    for step in STEPS:
+        out = subprocess.run(
+            [sys.executable, __file__, "--task", step, "--state", str(state)],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"task {step} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return results
+
+
+# --- transform and load against their baselines --------------------------------------------------
+
+
+def _transform_vs_json(base: str, report_id: int) -> dict[str, Any]:
+    from acdflow.transform.interactions import transform_interactions
+
+    session = requests.Session()
+    token = session.post(
+        f"{base}/oauth/v2/token",
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        data={"grant_type": "client_credentials"},
+        timeout=30,
+    ).json()["access_token"]
+    pages: list[bytes] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"size": 1000}
+        if cursor:
+            params["lastDocumentId"] = cursor
+        resp = session.get(
+            f"{base}/analytics/cc/v8/historical-metrics/detailed-reports/{report_id}/data",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        resp.raise_for_status()
+        pages.append(resp.content)
+        cursor = resp.headers.get("Last-Document-Id")
+        if not cursor:
+            break
+
+    def parse_only() -> int:
+        return sum(len(json.loads(p)) for p in pages)
+
+    def parse_and_transform() -> int:
+        batch = transform_interactions(row for p in pages for row in json.loads(p))
+        return len(batch.records) + len(batch.rejected)
+
+    best_json = min(_timed(parse_only)[0] for _ in range(3))
+    rows = parse_only()
+    best_transform = min(_timed(parse_and_transform)[0] for _ in range(3))
+    return {
+        "rows": rows,
+        "json_seconds": best_json,
+        "transform_seconds": best_transform,
+        "json_rows_per_s": rows / best_json,
+        "transform_rows_per_s": rows / best_transform,
+        "ratio": best_transform / best_json,
+    }
+
+
+def _load_vs_copy_and_to_sql(uri: str, schema: str) -> dict[str, Any]:
+    """Publish (staging → interactions) vs raw COPY of the same rows vs pandas to_sql."""
+    import pandas as pd
+    import sqlalchemy
+    from psycopg import sql
+
+    from acdflow.warehouse import store
+
+    cols = (
+        "integration",
+        "interaction_id",
+        "queue_id",
+        "queue_name",
+        "channel",
+        "media_type",
+        "direction",
+        "queue_time",
+        "interval_start",
+        "handled",
+        "handling_ms",
+        "created_time",
+        "finished_time",
+        "report_id",
+    )
+    with psycopg.connect(uri, autocommit=True) as conn:
+        rows = conn.execute(
+            sql.SQL("SELECT {} FROM {}.interactions").format(
+                sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier(schema)
+            )
+        ).fetchall()
+        stg_cols = (
+            "integration",
+            "report_id",
+            "interaction_id",
+            "queue_id",
+            "queue_name",
+            "channel",
+            "media_type",
+            "direction",
+            "queue_time",
+            "interval_start",
+            "handled",
+            "handling_ms",
+            "created_time",
+            "finished_time",
+        )
+        conn.execute(sql.SQL("DELETE FROM {}.interactions").format(sql.Identifier(schema)))
+        with (
+            conn.transaction(),
+            conn.cursor() as cur,
+            cur.copy(
+                sql.SQL("COPY {}.stg_interactions ({}) FROM STDIN").format(
+                    sql.Identifier(schema), sql.SQL(", ").join(map(sql.Identifier, stg_cols))
+                )
+            ) as copy,
+        ):
+            for r in rows:
+                copy.write_row((r[0], 999, *r[1:13]))
+
+        def publish() -> int:
+            return store.publish_interactions(
+                conn, schema, integration=rows[0][0], report_id=999, interval_start=INTERVAL_START
+            ).changed
+
+        load_seconds, changed = _timed(publish)
+        assert changed == len(rows), (changed, len(rows))
+        reload_seconds, unchanged = _timed(publish)
+        conn.execute(
+            sql.SQL("CREATE TABLE {}.bench_copy (LIKE {}.interactions INCLUDING ALL)").format(
+                sql.Identifier(schema), sql.Identifier(schema)
+            )
+        )
+
+        def raw_copy() -> None:
+            with (
+                conn.transaction(),
+                conn.cursor() as cur,
+                cur.copy(
+                    sql.SQL("COPY {}.bench_copy ({}) FROM STDIN").format(
+                        sql.Identifier(schema), sql.SQL(", ").join(map(sql.Identifier, cols))
+                    )
+                ) as copy,
+            ):
+                for r in rows:
+                    copy.write_row(r)
+
+        copy_seconds, _ = _timed(raw_copy)
+    frame = pd.DataFrame(rows, columns=list(cols))
+    engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg://"))
+    to_sql_seconds, _ = _timed(lambda: frame.to_sql("bench_to_sql", engine, schema=schema, index=False))
+    engine.dispose()
+    n = len(rows)
+    return {
+        "rows": n,
+        "load_seconds": load_seconds,
+        "reload_unchanged_seconds": reload_seconds,
+        "copy_seconds": copy_seconds,
+        "to_sql_seconds": to_sql_seconds,
+        "load_rows_per_s": n / load_seconds,
+        "copy_rows_per_s": n / copy_seconds,
+        "to_sql_rows_per_s": n / to_sql_seconds,
+        "load_vs_copy": load_seconds / copy_seconds,
+        "to_sql_vs_load": to_sql_seconds / load_seconds,
+        "reload_changed": unchanged,
+    }
+
+
+# --- DAG folder parse time ------------------------------------------------------------------------
+
+
+def _parse_time(count: int, tmp: Path) -> dict[str, Any]:
+    config = tmp / f"parse-{count}.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "integrations": [
+                    {
+                        "name": f"tenant_{i:03d}",
+                        "conn_id": f"eightbyeight_{i:03d}",
+                        "start_date": "2026-11-01",
+                    }
+                    for i in range(count)
+                ]
+            }
+        )
+    )
+    script = (
+        "import time, json\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "t = time.perf_counter()\n"
+        f"bag = DagBag(dag_folder={str(REPO / 'dags')!r})\n"
+        "seconds = time.perf_counter() - t\n"
+        "report = {'seconds': seconds, 'dags': len(bag.dag_ids), 'errors': len(bag.import_errors)}\n"
+        "print(json.dumps(report))\n"
+    )
+    best: dict[str, Any] = {"seconds": float("inf")}
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "ACDFLOW_INTEGRATIONS": str(config)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        report = json.loads(out.stdout.strip().splitlines()[-1])
+        if report["errors"] or report["dags"] < count or report["dags"] % count:
+            raise RuntimeError(f"DAG folder with {count} integrations did not parse cleanly: {report}")
+        if report["seconds"] < best["seconds"]:
+            best = report
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--task")
+    parser.add_argument("--state", type=Path)
+    parser.add_argument("--scale", type=int, default=100_000, help="simulated interactions per day")
+    parser.add_argument(
+        "--lookback", type=int, default=690, help="minutes; sized for ~50,000 rows at 100k/day"
+    )
+    args = parser.parse_args()
+    if args.task:
+        _task_process(args.task, args.state)
+        return 0
+
+    from acdflow.warehouse.embedded import EmbeddedPostgres
+
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = OUT_DIR / "tmp"
+    tmp.mkdir(exist_ok=True)
+    airflow_home = tmp / "airflow"
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        }
+    )
+    results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    sim, base = _start_simulator(args.scale)
+    try:
+        with EmbeddedPostgres(tmp / "pg") as pg:
+            config = tmp / "integrations.yaml"
+            config.write_text(
+                yaml.safe_dump(
+                    {
+                        "warehouse": {"conn_id": "wfm_warehouse", "schema": "bench"},
+                        "integrations": [
+                            {
+                                "name": "bench",
+                                "conn_id": "eightbyeight_bench",
+                                "start_date": "2026-11-01",
+                                "lookback_minutes": args.lookback,
+                            }
+                        ],
+                    }
+                )
+            )
+            env = _env(base, pg.uri, config)
+            print(
+                f"tasks: one process each, interval {INTERVAL_START:%Y-%m-%d %H:%M} UTC, "
+                f"look-back {args.lookback} min, "
+                f"{args.scale:,} interactions/day",
+                flush=True,
+            )
+            tasks = _run_tasks(env, tmp)
+            results["tasks"] = tasks
+            rows = next(t["summary"]["rows_fetched"] for t in tasks if t["step"] == "extract")
+            extract = next(t for t in tasks if t["step"] == "extract")
+            results["extract"] = {
+                "rows": rows,
+                "seconds": extract["seconds"],
+                "rows_per_s": rows / extract["seconds"],
+            }
+            report_id = next(t["summary"]["report_id"] for t in tasks if t["step"] == "trigger_report")
+            _save(results)
+            results["transform"] = _transform_vs_json(base, report_id)
+            _save(results)
+            results["load"] = _load_vs_copy_and_to_sql(pg.uri, "bench")
+            _save(results)
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    results["parse_seconds"] = {str(n): _parse_time(n, tmp) for n in (1, 10, 100)}
+    _save(results)
+    _print(results)
+    return 0
+
+
+def _save(results: dict[str, Any]) -> None:
+    (OUT_DIR / "interactions.json").write_text(json.dumps(results, indent=2, default=str))
+
+
+def _print(r: dict[str, Any]) -> None:
+    t, ld, ex = r["transform"], r["load"], r["extract"]
+    print()
+    print("Queue data benchmark (one run, same data)")
+    print(
+        f"  extract     {ex['rows']:>8,} rows  {ex['rows_per_s']:>10,.0f} rows/s"
+        "  (HTTP from the simulator + landing)"
+    )
+    print(
+        f"  transform   {t['rows']:>8,} rows  {t['transform_rows_per_s']:>10,.0f} rows/s  "
+        f"json.loads floor {t['json_rows_per_s']:,.0f} rows/s -> {t['ratio']:.2f}x the floor (target <= 3x)"
+    )
+    print(
+        f"  load        {ld['rows']:>8,} rows  {ld['load_rows_per_s']:>10,.0f} rows/s  "
+        f"raw COPY {ld['copy_rows_per_s']:,.0f} rows/s -> {ld['load_vs_copy']:.2f}x COPY (target <= 2x); "
+        f"pandas to_sql {ld['to_sql_rows_per_s']:,.0f} rows/s -> load is {ld['to_sql_vs_load']:.1f}x faster "
+        "(target >= 10x)"
+    )
+    print(
+        f"  re-load of unchanged rows: {ld['reload_unchanged_seconds']:.2f} s,"
+        f" rows rewritten: {ld['reload_changed']}"
+    )
+    parse = r["parse_seconds"]
+    print(
+        "  DAG folder parse: "
+        + ", ".join(f"{n} integrations ({p['dags']} DAGs) {p['seconds']:.3f} s" for n, p in parse.items())
+        + " (target < 1 s at 100)"
+    )
+    print("  peak memory per task (RSS, own process, incl. Python + Airflow imports; target < 300 MB):")
+    for task in r["tasks"]:
+        print(f"    {task['step']:<16} {task['peak_mb']:7.1f} MB  {task['seconds']:7.2f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
