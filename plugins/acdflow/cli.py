@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 # group name -> module exposing ``register(subparsers)``; each registered parser sets ``func``.
 _GROUPS: dict[str, str] = {
+    "db": "acdflow.warehouse.cli",
     "sim": "acdflow.sim.cli",
 }
 

@@ -1,0 +1,58 @@
+"""``acdflow db …``: warehouse commands that do not need a running Airflow."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from acdflow.config import load_config
+from acdflow.warehouse.connection import uri_from_airflow_conn
+
+
+def register(groups: Any) -> None:
+    db = groups.add_parser("db", help="warehouse schema commands")
+    commands = db.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply pending migrations from include/sql/migrations (idempotent)",
+        description=(
+            "Apply the warehouse migrations not yet recorded in <schema>.schema_migrations. The DAGs do "
+            "the same before their first warehouse step; this command lets a DBA run them up front."
+        ),
+    )
+    migrate.add_argument(
+        "--uri", help="libpq URI; default: the warehouse connection's AIRFLOW_CONN_* variable"
+    )
+    migrate.add_argument("--schema", help="default: the schema in the integrations file (acd)")
+    migrate.set_defaults(func=_migrate)
+
+
+def _warehouse_uri(args: argparse.Namespace, conn_id: str) -> str:
+    if args.uri:
+        return str(args.uri)
+    variable = f"AIRFLOW_CONN_{conn_id.upper()}"
+    value = os.environ.get(variable)
+    if not value:
+        raise SystemExit(
+            f"acdflow db migrate: pass --uri or set {variable} (the warehouse connection {conn_id!r})"
+        )
+    return uri_from_airflow_conn(value)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from acdflow.warehouse.migrate import apply_migrations
+
+    config = load_config()
+    schema = args.schema or config.warehouse.schema
+    uri = _warehouse_uri(args, config.warehouse.conn_id)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        applied = apply_migrations(conn, schema)
+    if applied:
+        print(f"schema {schema}: applied migrations {', '.join(f'{v:04d}' for v in applied)}")
+    else:
+        print(f"schema {schema}: up to date")
+    return 0
