@@ -59,6 +59,7 @@ demo: venv
 
 bench: venv
 	$(BIN)/python bench/bench_interactions.py
+	$(BIN)/python bench/bench_live.py
 
 clean:
 	rm -rf $(VENV) .tools .acdflow .pytest_cache .mypy_cache .ruff_cache

@@ -101,6 +101,12 @@ class IntegrationSpec:
     def pool(self) -> str:
         return f"acdflow_8x8_{self.name}"
 
+    @property
+    def live_pool(self) -> str:
+        """Pool of the live-status tasks (2 slots): its poller holds a slot for ~15 minutes and two
+        runs overlap at each handover, which must not starve the report DAGs' pool."""
+        return f"acdflow_8x8_{self.name}_live"
+
     def dag_id(self, kind: str) -> str:
         return f"{self.name}__{kind}"
 

@@ -256,8 +256,10 @@ def build_agent_status_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> A
 def build_dags(config: ConfigResult) -> dict[str, Any]:
     """Every DAG of every enabled integration, keyed by DAG id."""
     dags: dict[str, Any] = {}
+    from acdflow.live_dag import build_live_status_dag
+
     for spec in config.enabled():
-        for build in (build_interactions_dag, build_agent_status_dag):
+        for build in (build_interactions_dag, build_agent_status_dag, build_live_status_dag):
             dag = build(spec, config.warehouse)
             dags[dag.dag_id] = dag
     return dags

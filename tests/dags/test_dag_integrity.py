@@ -30,7 +30,7 @@ INTERACTION_TASKS = [
 AGENT_STATUS_TASKS = [*INTERACTION_TASKS[:-1], "check_time_drift"]
 TASKS = {"interactions": INTERACTION_TASKS, "agent_status": AGENT_STATUS_TASKS}
 API_TASKS = {"authenticate", "trigger_report", "wait_for_report", "extract"}
-EXPECTED_DAGS = sorted(f"{n}__{k}" for n in ("acme_us", "nordic_eu") for k in TASKS)
+EXPECTED_DAGS = sorted(f"{n}__{k}" for n in ("acme_us", "nordic_eu") for k in (*TASKS, "live_status"))
 
 INTEGRATIONS = {
     "warehouse": {"conn_id": "wfm_warehouse", "schema": "acd"},
@@ -96,6 +96,25 @@ def test_report_dag_shape(dagbag: Any, name: str, kind: str) -> None:
         assert task.on_failure_callback, f"{task.task_id} has no failure callback"
         expected_pool = f"acdflow_8x8_{name}" if task.task_id in API_TASKS else "default_pool"
         assert task.pool == expected_pool, task.task_id
+
+
+@pytest.mark.parametrize("name", ["acme_us", "nordic_eu"])
+def test_live_status_dag_shape(dagbag: Any, name: str) -> None:
+    dag = dagbag.dags[f"{name}__live_status"]
+    assert [t.task_id for t in _topological(dag)] == ["authenticate", "poll_live_status"]
+    # Polling the past is pointless; the next run overlaps the previous one at the handover.
+    assert dag.catchup is False
+    assert dag.max_active_runs == 2
+    assert {"8x8", name, "live_status"} <= set(dag.tags)
+    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
+    assert "API cost" in dag.doc_md
+    for task in dag.tasks:
+        assert task.pool == f"acdflow_8x8_{name}_live"
+        assert task.retries >= 2
+        assert task.on_failure_callback
+    poll = dag.get_task("poll_live_status")
+    assert poll.execution_timeout is not None
+    assert poll.execution_timeout > timedelta(minutes=15)
 
 
 def test_per_integration_settings_reach_the_dag(dagbag: Any) -> None:

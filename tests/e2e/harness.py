@@ -131,12 +131,13 @@ class Pipeline:
                     os.environ[key] = value
 
     def dag(self, kind: str = "interactions") -> Any:
-        from acdflow import factory
+        from acdflow import factory, live_dag
 
         spec, warehouse = self.spec()
         builders = {
             "interactions": factory.build_interactions_dag,
             "agent_status": factory.build_agent_status_dag,
+            "live_status": live_dag.build_live_status_dag,
         }
         return builders[kind](spec, warehouse)
 

@@ -1,0 +1,161 @@
+"""Live agent status in the warehouse: the current row per agent, the change log, poll ownership.
+
+``agent_status_live`` holds one current row per (integration, agent); ``agent_status_live_log``
+gains one row per *observed change* (not per poll), so adherence can be replayed from it: an
+agent's status lasts from its log row's ``start_time`` until the next log row's. Both are written
+by :func:`apply_snapshot` in one statement (``include/sql/live/apply_snapshot.sql``).
+
+``live_poll_owner`` says which DAG run polls an integration, so consecutive runs hand over
+without a gap or an overlap (:func:`claim`, :func:`heartbeat`, :func:`release`; the rule is in
+``include/sql/live/claim_owner.sql``). Writers of one integration are serialised: by the owner
+row's lock when polling under ownership, and by an advisory lock in :func:`apply_snapshot`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from psycopg import sql
+
+from acdflow.transform.agent_status import LiveStatus
+from acdflow.warehouse.sql import render
+from acdflow.warehouse.store import Connection
+
+# Same status name and a start at most this far from the stored one: not a change (8x8 computes
+# loggedInTime and timeOnStatus a few milliseconds apart, so a derived start wobbles).
+START_JITTER = timedelta(seconds=2)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotResult:
+    """What one snapshot did: agents written, status changes, in-place updates, log rows added."""
+
+    agents: int
+    changes: int
+    touched: int
+    logged: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Outcome of :func:`claim`: whether this run owns the poll, who owns it, and who did before."""
+
+    owned: bool
+    owner: str | None
+    claimed_at: datetime | None
+    previous_owner: str | None
+
+
+def _ident(schema: str) -> sql.Identifier:
+    return sql.Identifier(schema)
+
+
+def _integration_lock(conn: Connection, integration: str) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"acdflow:live:{integration}",))
+
+
+def apply_snapshot(
+    conn: Connection,
+    schema: str,
+    *,
+    integration: str,
+    statuses: Sequence[LiveStatus],
+    observed_at: datetime,
+    jitter: timedelta = START_JITTER,
+) -> SnapshotResult:
+    """Merge one ``/agents`` snapshot into ``agent_status_live`` and ``agent_status_live_log``.
+
+    ``statuses`` must have unique agent ids (a live snapshot paged while agents come and go can
+    repeat one; de-duplicate first). Runs in its own transaction, or in the caller's as a
+    savepoint. Applying the same snapshot twice changes nothing.
+    """
+    if observed_at.tzinfo is None or observed_at.utcoffset() is None:
+        raise ValueError("observed_at must be time-zone aware")
+    ids = [s.agent_id for s in statuses]
+    if len(set(ids)) != len(ids):
+        raise ValueError("a snapshot must not repeat an agent id")
+    params: dict[str, Any] = {
+        "integration": integration,
+        "observed_at": observed_at,
+        "jitter": jitter,
+        "agent_id": ids,
+        "agent_name": [s.agent_name for s in statuses],
+        "status": [s.status for s in statuses],
+        "status_code": [s.status_code for s in statuses],
+        "status_name": [s.status_name for s in statuses],
+        "start_time": [s.start_time for s in statuses],
+        "end_time": [s.end_time for s in statuses],
+    }
+    with conn.transaction():
+        _integration_lock(conn, integration)
+        row = conn.execute(render("live/apply_snapshot.sql", schema), params).fetchone()
+    assert row is not None  # an aggregate SELECT always returns one row
+    return SnapshotResult(agents=int(row[0]), changes=int(row[1]), touched=int(row[2]), logged=int(row[3]))
+
+
+# --- poll ownership ------------------------------------------------------------------------------
+
+
+def claim(
+    conn: Connection,
+    schema: str,
+    *,
+    integration: str,
+    run_id: str,
+    window_start: datetime,
+    now: datetime,
+    stale_after: timedelta,
+) -> Claim:
+    """Try to take the live poll of ``integration`` for ``run_id`` (rule: ``live/claim_owner.sql``)."""
+    params = {
+        "integration": integration,
+        "run_id": run_id,
+        "now": now,
+        "window_start": window_start,
+        "stale_before": now - stale_after,
+    }
+    with conn.transaction():
+        row = conn.execute(render("live/claim_owner.sql", schema), params).fetchone()
+    if row is None:  # only if the row vanished between the two halves of the statement
+        return Claim(owned=False, owner=None, claimed_at=None, previous_owner=None)
+    owned, owner, claimed_at, _heartbeat, previous, _previous_heartbeat = row
+    return Claim(owned=bool(owned), owner=owner, claimed_at=claimed_at, previous_owner=previous)
+
+
+def heartbeat(conn: Connection, schema: str, *, integration: str, run_id: str, now: datetime) -> bool:
+    """Record that ``run_id`` is alive and polling; False if it no longer owns the poll.
+
+    Inside a transaction this also locks the owner row until commit, so no other run can take
+    over while the caller writes the snapshot that goes with this heartbeat.
+    """
+    row = conn.execute(
+        sql.SQL(
+            "UPDATE {}.live_poll_owner SET heartbeat_at = greatest(heartbeat_at, %s)"
+            " WHERE integration = %s AND run_id = %s RETURNING run_id"
+        ).format(_ident(schema)),
+        (now, integration, run_id),
+    ).fetchone()
+    return row is not None
+
+
+def owner(conn: Connection, schema: str, *, integration: str) -> str | None:
+    """The run id that owns the live poll of ``integration``, if any."""
+    row = conn.execute(
+        sql.SQL("SELECT run_id FROM {}.live_poll_owner WHERE integration = %s").format(_ident(schema)),
+        (integration,),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def release(conn: Connection, schema: str, *, integration: str, run_id: str) -> bool:
+    """Give up the poll if ``run_id`` still owns it (a run whose window closed); True if it did."""
+    row = conn.execute(
+        sql.SQL(
+            "DELETE FROM {}.live_poll_owner WHERE integration = %s AND run_id = %s RETURNING run_id"
+        ).format(_ident(schema)),
+        (integration, run_id),
+    ).fetchone()
+    return row is not None
