@@ -6,6 +6,7 @@ Building a DAG does only local, cheap work: no network, no database, no Variable
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -51,7 +52,7 @@ NOT_RETRYABLE = (
     "acdflow.eightbyeight.errors.TenantHeaderError",
     "acdflow.config.ConfigError",
     # Drift is a finding about data already loaded; a retry would only repeat it.
-    "acdflow.pipeline.agent_status.TimeDriftError",
+    "acdflow.pipeline.TimeDriftError",
 )
 
 
@@ -67,6 +68,17 @@ def retry_policy() -> Any:
             )
         ]
     )
+
+
+def lazy(module: str, name: str) -> Callable[..., Any]:
+    """A step function imported when the task runs, not when the DAG file is parsed: the pipeline
+    modules pull in psycopg, requests and the transforms, which parsing never needs."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = f"{module}.{name}"
+    return call
 
 
 def default_args(spec: IntegrationSpec) -> dict[str, Any]:
@@ -133,7 +145,10 @@ def _report_dag(
     from airflow.sdk import DAG
 
     from acdflow.operators import StepOperator
-    from acdflow.pipeline import reports
+
+    authenticate = lazy("acdflow.pipeline.reports", "authenticate")
+    wait_for_report = lazy("acdflow.pipeline.reports", "wait_for_report")
+    extract = lazy("acdflow.pipeline.reports", "extract")
 
     with DAG(
         dag_id=spec.dag_id(kind),
@@ -142,19 +157,22 @@ def _report_dag(
         start_date=spec.start_date,
         catchup=True,
         max_active_runs=spec.max_active_runs,
+        # Set explicitly: each default is a configuration lookup, per DAG, at every parse.
+        max_active_tasks=16,
+        max_consecutive_failed_dag_runs=0,
         default_args=default_args(spec),
         tags=["8x8", spec.name, "acdflow", kind, *spec.tags],
         doc_md=doc_md,
     ) as dag:
         # Each body gets the run, the warehouse URI and the previous step's XCom (ids and counts).
         bodies: list[tuple[str, bool, Callable[[Any, str, Any, Mapping[str, Any]], dict[str, Any]]]] = [
-            ("authenticate", True, lambda run, uri, prev, ctx: reports.authenticate(spec, run)),
+            ("authenticate", True, lambda run, uri, prev, ctx: authenticate(spec, run)),
             ("trigger_report", True, lambda run, uri, prev, ctx: trigger(spec, run)),
-            ("wait_for_report", True, lambda run, uri, prev, ctx: reports.wait_for_report(spec, prev)),
+            ("wait_for_report", True, lambda run, uri, prev, ctx: wait_for_report(spec, prev)),
             (
                 "extract",
                 True,
-                lambda run, uri, prev, ctx: reports.extract(
+                lambda run, uri, prev, ctx: extract(
                     spec, warehouse, report_type, int(prev["report_id"]), uri
                 ),
             ),
@@ -187,12 +205,16 @@ def _report_dag(
 
 
 def build_interactions_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> Any:
-    from acdflow.pipeline import interactions as steps
+    from acdflow.pipeline import INTERACTION_REPORT
+
+    module = "acdflow.pipeline.interactions"
+    aggregate_aht = lazy(module, "aggregate_aht")
 
     def aggregate(run: Any, uri: str, loaded: Any, context: Mapping[str, Any]) -> dict[str, Any]:
-        return steps.aggregate_aht(
+        result: dict[str, Any] = aggregate_aht(
             spec, warehouse, run, int(loaded["report_id"]), list(loaded["intervals"]), uri
         )
+        return result
 
     dag_id = spec.dag_id("interactions")
     return _report_dag(
@@ -210,22 +232,28 @@ def build_interactions_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> A
             quirk=str(spec.correct_time_quirk).lower(),
             dag_id=dag_id,
         ),
-        report_type=steps.REPORT_TYPE,
-        trigger=steps.trigger_report,
-        transform=steps.transform,
-        load=steps.load,
+        report_type=INTERACTION_REPORT,
+        trigger=lazy(module, "trigger_report"),
+        transform=lazy(module, "transform"),
+        load=lazy(module, "load"),
         final_task_id="aggregate_aht",
         final=aggregate,
     )
 
 
 def build_agent_status_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> Any:
-    from acdflow.pipeline import agent_status as steps
+    from acdflow.pipeline import AGENT_STATUS_REPORT
+
+    module = "acdflow.pipeline.agent_status"
+    check_time_drift = lazy(module, "check_time_drift")
 
     def check(run: Any, uri: str, loaded: Any, context: Mapping[str, Any]) -> dict[str, Any]:
         # The requested window comes from trigger_report's XCom, without adding a second edge.
         triggered = context["ti"].xcom_pull(task_ids="trigger_report")
-        return steps.check_time_drift(spec, warehouse, run, triggered, int(loaded["report_id"]), uri)
+        result: dict[str, Any] = check_time_drift(
+            spec, warehouse, run, triggered, int(loaded["report_id"]), uri
+        )
+        return result
 
     dag_id = spec.dag_id("agent_status")
     return _report_dag(
@@ -244,10 +272,10 @@ def build_agent_status_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> A
             else "is logged as a warning",
             dag_id=dag_id,
         ),
-        report_type=steps.REPORT_TYPE,
-        trigger=steps.trigger_report,
-        transform=steps.transform,
-        load=steps.load,
+        report_type=AGENT_STATUS_REPORT,
+        trigger=lazy(module, "trigger_report"),
+        transform=lazy(module, "transform"),
+        load=lazy(module, "load"),
         final_task_id="check_time_drift",
         final=check,
     )

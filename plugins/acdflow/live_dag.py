@@ -56,13 +56,14 @@ def build_live_status_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> An
     """``<name>__live_status``: ``authenticate`` → ``poll_live_status`` (the polling loop)."""
     from airflow.sdk import DAG
 
-    from acdflow.factory import _timetable, default_args
+    from acdflow.factory import _timetable, default_args, lazy
     from acdflow.operators import StepOperator
-    from acdflow.pipeline import live_status as steps
-    from acdflow.pipeline import reports
+    from acdflow.pipeline import live_timing as timing
 
     dag_id = spec.dag_id("live_status")
-    grace = steps.handover_grace(spec.live_poll_seconds)
+    grace = timing.handover_grace(spec.live_poll_seconds)
+    authenticate_body = lazy("acdflow.pipeline.reports", "authenticate")
+    poll_body = lazy("acdflow.pipeline.live_status", "poll_live_status")
     with DAG(
         dag_id=dag_id,
         description=f"8x8 live agent status for {spec.name}, every {spec.live_poll_seconds} s",
@@ -72,6 +73,8 @@ def build_live_status_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> An
         catchup=False,
         # The next run starts while the previous one still polls, and takes over from it.
         max_active_runs=2,
+        max_active_tasks=16,
+        max_consecutive_failed_dag_runs=0,
         default_args=default_args(spec),
         tags=["8x8", spec.name, "acdflow", "live_status", *spec.tags],
         doc_md=LIVE_DOC.format(
@@ -80,7 +83,7 @@ def build_live_status_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> An
             schema=warehouse.schema,
             poll=spec.live_poll_seconds,
             grace=int(grace.total_seconds()),
-            per_hour=steps.api_requests_per_hour(spec.live_poll_seconds, 1000),
+            per_hour=timing.api_requests_per_hour(spec.live_poll_seconds, 1000),
             pool=spec.live_pool,
         ),
     ) as dag:
@@ -88,18 +91,18 @@ def build_live_status_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> An
             task_id="authenticate",
             spec=spec,
             warehouse=warehouse,
-            body=lambda run, uri, prev, ctx: reports.authenticate(spec, run),
+            body=lambda run, uri, prev, ctx: authenticate_body(spec, run),
             pool=spec.live_pool,
         )
         poll = StepOperator(
             task_id="poll_live_status",
             spec=spec,
             warehouse=warehouse,
-            body=lambda run, uri, prev, ctx: steps.poll_live_status(spec, warehouse, run, uri),
+            body=lambda run, uri, prev, ctx: poll_body(spec, warehouse, run, uri),
             upstream_task_id="authenticate",
             pool=spec.live_pool,
             # The loop ends by itself at its deadline; this only stops a task hung beyond it.
-            execution_timeout=steps.POLL_WINDOW + grace + timedelta(minutes=10),
+            execution_timeout=timing.POLL_WINDOW + grace + timedelta(minutes=10),
         )
         authenticate >> poll
     return dag

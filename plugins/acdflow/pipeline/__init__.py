@@ -1,1 +1,12 @@
-"""The pipeline steps behind the generated DAGs: plain functions, one per task."""
+"""The pipeline steps behind the generated DAGs: plain functions, one per task.
+
+The DAG factory refers to the step modules by name only, so parsing the DAG folder imports none of
+them (nor psycopg, requests or the transforms they need).
+"""
+
+INTERACTION_REPORT = "detailed-reports-interaction-details"
+AGENT_STATUS_REPORT = "detailed-reports-agent-status-change"
+
+
+class TimeDriftError(RuntimeError):
+    """The time-drift check found UTC/local drift in the agent-status data of an interval."""

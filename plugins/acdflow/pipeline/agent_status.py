@@ -16,19 +16,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from acdflow.config import IntegrationSpec, WarehouseSpec
-from acdflow.pipeline import reports
+from acdflow.pipeline import AGENT_STATUS_REPORT, TimeDriftError, reports
 from acdflow.runtime import RunInfo
 from acdflow.warehouse import agent_status as wh
 from acdflow.warehouse import store
 
 log = logging.getLogger(__name__)
 
-REPORT_TYPE = "detailed-reports-agent-status-change"
+REPORT_TYPE = AGENT_STATUS_REPORT
 METRICS = ("agentId", "agent", "status", "statusCode", "time")
-
-
-class TimeDriftError(RuntimeError):
-    """The time-drift check found UTC/local drift in the agent-status data of an interval."""
 
 
 def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetime]:

@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from acdflow.config import IntegrationSpec, WarehouseSpec
-from acdflow.pipeline import reports
+from acdflow.pipeline import INTERACTION_REPORT, reports
 from acdflow.runtime import RunInfo
 from acdflow.warehouse import store
 
 log = logging.getLogger(__name__)
 
-REPORT_TYPE = "detailed-reports-interaction-details"
+REPORT_TYPE = INTERACTION_REPORT
 # Contract 16.2's field set plus creationTime-anchored `time`; participants carry the AHT inputs.
 METRICS = (
     "interactionId",

@@ -35,7 +35,6 @@ old run stops when the new one starts polling.
 from __future__ import annotations
 
 import logging
-import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -46,16 +45,33 @@ from typing import Any, Protocol
 from acdflow.config import IntegrationSpec, WarehouseSpec
 from acdflow.eightbyeight.client import DEFAULT_LIVE_METRICS, MAX_PAGE_SIZE, ClientStats
 from acdflow.eightbyeight.errors import TransientApiError
+from acdflow.pipeline.live_timing import (
+    MIN_GRACE,
+    POLL_WINDOW,
+    PollWindow,
+    api_requests_per_hour,
+    handover_grace,
+    polling_window,
+    stale_after,
+)
 from acdflow.runtime import RunInfo
 from acdflow.transform.agent_status import LiveSkip, LiveStatus, live_statuses
 from acdflow.warehouse import live as live_store
 from acdflow.warehouse.store import Connection
 
+__all__ = [
+    "MIN_GRACE",
+    "POLL_WINDOW",
+    "PollWindow",
+    "api_requests_per_hour",
+    "handover_grace",
+    "polling_window",
+    "run_poll_loop",
+    "stale_after",
+]
+
 log = logging.getLogger(__name__)
 
-# A run polls for the 15 minutes after its data interval ends, plus the handover grace.
-POLL_WINDOW = timedelta(minutes=15)
-MIN_GRACE = timedelta(seconds=60)
 # While waiting for the next poll, look at the owner row this often (bounded by the interval).
 OWNER_CHECK_SECONDS = 5.0
 # Polls in a row that fail on a transient 8x8 error (after the client's own retries) before the
@@ -80,47 +96,6 @@ class LiveAgentSource(Protocol):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-# --- window and protocol parameters --------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PollWindow:
-    """When a run polls: from ``start`` (its data interval end) until ``deadline``."""
-
-    start: datetime
-    deadline: datetime
-
-    def is_past(self, now: datetime) -> bool:
-        return now >= self.deadline
-
-
-def handover_grace(poll_seconds: float) -> timedelta:
-    """How long a run polls past its 15 minutes, waiting for the next run to take over."""
-    return max(timedelta(seconds=2 * poll_seconds), MIN_GRACE)
-
-
-def polling_window(
-    interval_end: datetime, poll_seconds: float, *, grace: timedelta | None = None
-) -> PollWindow:
-    if interval_end.tzinfo is None or interval_end.utcoffset() is None:
-        raise ValueError("interval_end must be time-zone aware")
-    grace = handover_grace(poll_seconds) if grace is None else grace
-    return PollWindow(start=interval_end, deadline=interval_end + POLL_WINDOW + grace)
-
-
-def stale_after(poll_seconds: float) -> timedelta:
-    """An owner whose last heartbeat is older than this is taken for dead."""
-    return timedelta(seconds=3 * poll_seconds + 30)
-
-
-def api_requests_per_hour(poll_seconds: float, agents: int) -> int:
-    """The stated API cost of one integration's live import (see the module docstring)."""
-    pages = max(1, math.ceil(agents / MAX_PAGE_SIZE))
-    runs_per_hour = 4
-    tokens_per_run = 2
-    return math.ceil(3600 / poll_seconds) * pages + runs_per_hour * tokens_per_run
 
 
 # --- one poll ------------------------------------------------------------------------------------
