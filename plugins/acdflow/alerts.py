@@ -7,6 +7,7 @@ from those fields, so no connection secret or token can reach it.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -68,6 +69,16 @@ def _first_line(error: object) -> str:
     return f"{type(error).__name__}: {lines[0] if lines else ''}"[:500]
 
 
+def _redact(text: str) -> str:
+    """Pass text through Airflow's secrets masker: connection passwords and every 8x8 token the
+    client obtained are registered there, so an exception that quoted one is masked here too."""
+    try:
+        from airflow.sdk._shared.secrets_masker.secrets_masker import redact
+    except ImportError:  # pragma: no cover - outside Airflow
+        return text
+    return str(redact(text))
+
+
 def alert_from_context(integration: str, context: Mapping[str, Any]) -> FailureAlert:
     ti = context.get("ti") or context.get("task_instance")
     start = context.get("data_interval_start")
@@ -80,7 +91,7 @@ def alert_from_context(integration: str, context: Mapping[str, Any]) -> FailureA
         interval_start=start.isoformat() if start is not None else "?",
         interval_end=end.isoformat() if end is not None else "?",
         try_number=int(getattr(ti, "try_number", 0) or 0),
-        error=_first_line(context.get("exception")),
+        error=_redact(_first_line(context.get("exception"))),
         log_url=str(getattr(ti, "log_url", "") or ""),
     )
 
@@ -92,6 +103,51 @@ def log_failure_callback(integration: str) -> Callable[[Mapping[str, Any]], None
     return _log_failure
 
 
+def webhook_notifier(integration: str, http_conn_id: str) -> Any:
+    """The http provider's ``HttpNotifier`` posting :meth:`FailureAlert.as_json` (Slack, Teams and
+    PagerDuty-style endpoints take a JSON body with ``text``)."""
+    from airflow.providers.http.notifications.http import HttpNotifier
+
+    class WebhookAlert(HttpNotifier):
+        # The body is built from the context in notify(), not rendered from templates.
+        template_fields = ()  # type: ignore[assignment]
+
+        def notify(self, context: Any) -> None:
+            self.json = alert_from_context(integration, context).as_json()
+            self.headers = {"Content-Type": "application/json"}
+            super().notify(context)
+
+    return WebhookAlert(http_conn_id=http_conn_id, method="POST")
+
+
+def email_notifier(integration: str, to: tuple[str, ...], smtp_conn_id: str) -> Any:
+    """The smtp provider's ``SmtpNotifier`` sending the alert as a plain-text e-mail."""
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    class EmailAlert(SmtpNotifier):
+        template_fields = ()  # type: ignore[assignment]
+
+        def notify(self, context: Any) -> None:
+            alert = alert_from_context(integration, context)
+            self.subject = alert.subject
+            self.html_content = "<pre>" + html.escape(alert.text()) + "</pre>"
+            super().notify(context)
+
+    return EmailAlert(to=list(to), smtp_conn_id=smtp_conn_id, from_email=f"acdflow <acdflow@{_host()}>")
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname() or "localhost"
+
+
 def failure_callbacks(spec: IntegrationSpec) -> list[Callable[[Mapping[str, Any]], None]]:
-    """Callbacks for ``on_failure_callback``: always a log line; notifiers when configured."""
-    return [log_failure_callback(spec.name)]
+    """Callbacks for ``on_failure_callback``: always a log line; the integration's notifiers when
+    configured. Only a task's final failure calls them, so a failure a retry absorbed sends nothing."""
+    callbacks: list[Callable[[Mapping[str, Any]], None]] = [log_failure_callback(spec.name)]
+    if spec.alerts.webhook_conn_id:
+        callbacks.append(webhook_notifier(spec.name, spec.alerts.webhook_conn_id))
+    if spec.alerts.email_to:
+        callbacks.append(email_notifier(spec.name, spec.alerts.email_to, spec.alerts.smtp_conn_id))
+    return callbacks
