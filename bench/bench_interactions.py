@@ -281,7 +281,8 @@ def _load_vs_copy_and_to_sql(uri: str, schema: str) -> dict[str, Any]:
             "created_time",
             "finished_time",
         )
-        conn.execute(sql.SQL("DELETE FROM {}.interactions").format(sql.Identifier(schema)))
+        # A clean table, like the baselines get: TRUNCATE, not DELETE, which would leave dead rows.
+        conn.execute(sql.SQL("TRUNCATE {}.interactions").format(sql.Identifier(schema)))
         with (
             conn.transaction(),
             conn.cursor() as cur,
