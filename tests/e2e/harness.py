@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -226,3 +229,78 @@ def truth_rows(truths: list[Any]) -> list[dict[str, Any]]:
 def normalise_direction(value: str) -> str:
     """The warehouse stores inbound/outbound; 8x8 (and the simulator's truth) say InboundDir/OutboundDir."""
     return {"inbounddir": "inbound", "outbounddir": "outbound"}.get(value.lower(), value.lower())
+
+
+def start_pipeline(
+    request: Any,
+    tmp_path: Path,
+    warehouse_uri: str,
+    schema: str,
+    *,
+    name: str,
+    timezone: str,
+    region: str,
+    clock: datetime | None = None,
+    faults: str = "",
+    scale: int = 3000,
+    connection_timezone: str | None = None,
+    sim_options: dict[str, Any] | None = None,
+    pipeline_cls: type[Pipeline] = Pipeline,
+    **options: Any,
+) -> Any:
+    """A simulator tenant served on loopback for the test, and an integration wired to it.
+    ``options`` are integration keys of the YAML entry."""
+    sim = simulator(timezone, region, faults=faults, now=clock, scale=scale, **(sim_options or {}))
+    serving = sim.serve(host="127.0.0.1", port=0)
+    server = serving.__enter__()
+    request.addfinalizer(lambda: serving.__exit__(None, None, None))
+    pipe = pipeline_cls(
+        name=name,
+        sim=sim,
+        base_url=server.base_url,
+        warehouse_uri=warehouse_uri,
+        schema=schema,
+        tmp=tmp_path,
+        region=region,
+        timezone=connection_timezone or timezone,
+        options=options,
+    )
+    pipe.write_config()
+    return pipe
+
+
+def run_concurrently(
+    pipe: Pipeline, dag_id: str, interval_start: datetime, airflow_db: Path, copies: int = 2
+) -> None:
+    """Run one interval of ``dag_id`` in ``copies`` separate Airflow processes at the same time
+    (each with its own copy of the migrated metadata DB, as separate workers would) and check that
+    every one of them succeeded."""
+    from tests.conftest import airflow_env
+
+    procs = []
+    for i in range(copies):
+        home = pipe.tmp / f"airflow-{dag_id}-{i}"
+        home.mkdir()
+        shutil.copy(airflow_db / "airflow.db", home / "airflow.db")
+        env = {
+            **os.environ,
+            **airflow_env(),
+            **pipe.env(),
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "airflow",
+            "dags",
+            "test",
+            dag_id,
+            (interval_start + FIFTEEN).isoformat(),
+        ]
+        procs.append(
+            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    for proc, out in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, out[-4000:]

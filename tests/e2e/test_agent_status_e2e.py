@@ -3,18 +3,13 @@ its ground truth, and the Great Expectations time-drift check with and without t
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import airflow_env
-from tests.e2e.harness import FIFTEEN, Pipeline, intervals, simulator, utc
+from tests.e2e.harness import FIFTEEN, Pipeline, intervals, run_concurrently, start_pipeline, utc
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 MS = timedelta(milliseconds=1)
@@ -30,36 +25,10 @@ RUN_INTERVALS = 4
 
 
 def _pipeline(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    warehouse_uri: str,
-    schema: str,
-    *,
-    name: str,
-    timezone: str,
-    region: str,
-    clock: datetime,
-    connection_timezone: str | None = None,
-    sim_options: dict[str, Any] | None = None,
-    **options: Any,
+    request: pytest.FixtureRequest, tmp_path: Path, warehouse_uri: str, schema: str, **kwargs: Any
 ) -> Pipeline:
-    sim = simulator(timezone, region, now=clock, scale=6000, **(sim_options or {}))
-    serving = sim.serve(host="127.0.0.1", port=0)
-    server = serving.__enter__()
-    request.addfinalizer(lambda: serving.__exit__(None, None, None))
-    pipe = Pipeline(
-        name=name,
-        sim=sim,
-        base_url=server.base_url,
-        warehouse_uri=warehouse_uri,
-        schema=schema,
-        tmp=tmp_path,
-        region=region,
-        timezone=connection_timezone or timezone,
-        options=options,
-    )
-    pipe.write_config()
-    return pipe
+    pipeline: Pipeline = start_pipeline(request, tmp_path, warehouse_uri, schema, scale=6000, **kwargs)
+    return pipeline
 
 
 def _history(pipe: Pipeline, start: datetime, end: datetime) -> dict[tuple[str, datetime], dict[str, Any]]:
@@ -170,38 +139,7 @@ def test_reruns_and_concurrent_runs_leave_identical_history(
     assert pipe.checksum("agent_status_history", exclude=content) == before_content
     # Two Airflow processes running the same interval at the same time.
     target = first + 2 * FIFTEEN
-    procs = []
-    for i in range(2):
-        home = tmp_path / f"airflow-{i}"
-        home.mkdir()
-        shutil.copy(airflow_db / "airflow.db", home / "airflow.db")
-        env = {
-            **os.environ,
-            **airflow_env(),
-            **pipe.env(),
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        }
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "airflow",
-                    "dags",
-                    "test",
-                    "st_idem__agent_status",
-                    (target + FIFTEEN).isoformat(),
-                ],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        )
-    outputs = [p.communicate(timeout=300)[0] for p in procs]
-    for proc, out in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, out[-4000:]
+    run_concurrently(pipe, "st_idem__agent_status", target, airflow_db)
     assert pipe.checksum("agent_status_history", exclude=content) == before_content
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import CLIENT_SECRET, Pipeline, simulator, utc
+from tests.e2e.harness import CLIENT_SECRET, Pipeline, start_pipeline, utc
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 FIRST = utc("2026-11-10T18:00:00+00:00")
@@ -85,29 +85,23 @@ def _alerting_pipeline(
     smtp_port: int,
     **options: Any,
 ) -> Pipeline:
-    sim = simulator("America/Los_Angeles", "us", now=FIRST + timedelta(hours=2))
-    serving = sim.serve(host="127.0.0.1", port=0)
-    server = serving.__enter__()
-    request.addfinalizer(lambda: serving.__exit__(None, None, None))
-    pipe = Pipeline(
+    alerts = {
+        "webhook_conn_id": "alert_webhook",
+        "email_to": ["wfm-oncall@example.org"],
+        "smtp_conn_id": "alert_smtp",
+    }
+    pipe: Pipeline = start_pipeline(
+        request,
+        tmp_path,
+        warehouse_uri,
+        schema,
         name="alerted",
-        sim=sim,
-        base_url=server.base_url,
-        warehouse_uri=warehouse_uri,
-        schema=schema,
-        tmp=tmp_path,
-        region="us",
         timezone="America/Los_Angeles",
-        options={
-            "alerts": {
-                "webhook_conn_id": "alert_webhook",
-                "email_to": ["wfm-oncall@example.org"],
-                "smtp_conn_id": "alert_smtp",
-            },
-            **options,
-        },
+        region="us",
+        clock=FIRST + timedelta(hours=2),
+        alerts=alerts,
+        **options,
     )
-    pipe.write_config()
     base_env = pipe.env
 
     def env() -> dict[str, str]:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -13,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import airflow_env
 from tests.e2e.harness import (
     FIFTEEN,
     INTERACTION_COLUMNS,
     Pipeline,
     intervals,
     normalise_direction,
-    simulator,
+    run_concurrently,
+    start_pipeline,
     truth_rows,
     utc,
 )
@@ -36,35 +32,10 @@ RUN_INTERVALS = 4
 
 
 def _pipeline(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    warehouse_uri: str,
-    schema: str,
-    *,
-    name: str,
-    timezone: str,
-    region: str,
-    faults: str = "",
-    clock: Any = None,
-    **options: Any,
+    request: pytest.FixtureRequest, tmp_path: Path, warehouse_uri: str, schema: str, **kwargs: Any
 ) -> Pipeline:
-    sim = simulator(timezone, region, faults=faults, now=clock)
-    serving = sim.serve(host="127.0.0.1", port=0)
-    server = serving.__enter__()
-    request.addfinalizer(lambda: serving.__exit__(None, None, None))
-    pipe = Pipeline(
-        name=name,
-        sim=sim,
-        base_url=server.base_url,
-        warehouse_uri=warehouse_uri,
-        schema=schema,
-        tmp=tmp_path,
-        region=region,
-        timezone=timezone,
-        options=options,
-    )
-    pipe.write_config()
-    return pipe
+    pipeline: Pipeline = start_pipeline(request, tmp_path, warehouse_uri, schema, **kwargs)
+    return pipeline
 
 
 def _compare_with_truth(pipe: Pipeline, start: Any, end: Any) -> None:
@@ -201,38 +172,7 @@ def test_reruns_and_concurrent_runs_leave_identical_tables(
 
     # Two runs of the same interval at the same time, in two Airflow processes.
     target = first + FIFTEEN
-    procs = []
-    for i in range(2):
-        home = tmp_path / f"airflow-{i}"
-        home.mkdir()
-        shutil.copy(airflow_db / "airflow.db", home / "airflow.db")
-        env = {
-            **os.environ,
-            **airflow_env(),
-            **pipe.env(),
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        }
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "airflow",
-                    "dags",
-                    "test",
-                    "idem__interactions",
-                    (target + FIFTEEN).isoformat(),
-                ],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        )
-    outputs = [p.communicate(timeout=300)[0] for p in procs]
-    for proc, out in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, out[-4000:]
+    run_concurrently(pipe, "idem__interactions", target, airflow_db)
     extracts = pipe.query(
         "SELECT run_id, finished_at FROM {schema}.load_runs WHERE integration = %s AND step = 'extract'"
         " AND interval_start = %s",

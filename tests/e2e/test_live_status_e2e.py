@@ -20,7 +20,7 @@ from acdflow.eightbyeight.settings import EightByEightSettings
 from acdflow.pipeline import live_status as loop
 from acdflow.sim import LiveStatusTruth
 from acdflow.warehouse import live, store
-from tests.e2e.harness import CLIENT_ID, CLIENT_SECRET, FIFTEEN, Pipeline, simulator, utc
+from tests.e2e.harness import CLIENT_ID, CLIENT_SECRET, FIFTEEN, Pipeline, simulator, start_pipeline, utc
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -90,22 +90,18 @@ def _pipeline(
     region: str,
     clock: datetime,
 ) -> LivePipeline:
-    sim = simulator(timezone, region, now=clock)
-    serving = sim.serve(host="127.0.0.1", port=0)
-    server = serving.__enter__()
-    request.addfinalizer(lambda: serving.__exit__(None, None, None))
-    pipe = LivePipeline(
+    pipeline: LivePipeline = start_pipeline(
+        request,
+        tmp_path,
+        warehouse_uri,
+        schema,
         name=name,
-        sim=sim,
-        base_url=server.base_url,
-        warehouse_uri=warehouse_uri,
-        schema=schema,
-        tmp=tmp_path,
-        region=region,
         timezone=timezone,
+        region=region,
+        clock=clock,
+        pipeline_cls=LivePipeline,
     )
-    pipe.write_config()
-    return pipe
+    return pipeline
 
 
 def as_rows(truth: LiveStatusTruth) -> set[tuple[Any, ...]]:

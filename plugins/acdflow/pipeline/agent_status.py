@@ -78,12 +78,9 @@ def transform(
         "duplicates": batch.duplicates,
         "same_instant_collapsed": collapsed,
     }
-    if accounted != fetched:
-        raise RuntimeError(f"transform accounted for {accounted} of {fetched} fetched rows: {summary}")
-    for reason in sorted({x.reason for x in batch.rejected})[:20]:
-        log.warning("quarantined status rows of report %s: %s", report_id, reason)
-    log.info("transformed status report %s: %s", report_id, summary)
-    return summary
+    return reports.account_for_rows(
+        report_id, fetched, accounted, summary, [x.reason for x in batch.rejected]
+    )
 
 
 def load(

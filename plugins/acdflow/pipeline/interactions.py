@@ -119,13 +119,9 @@ def transform(
             "aht_excluded": dict(batch.aht_excluded),
             "duplicates": batch.duplicates,
         }
-        if accounted != fetched:
-            # Every fetched row must be loaded, quarantined, filtered by a product rule or a duplicate.
-            raise RuntimeError(f"transform accounted for {accounted} of {fetched} fetched rows: {summary}")
-    for reason in sorted({x.reason for x in batch.rejected})[:20]:
-        log.warning("quarantined rows of report %s: %s", report_id, reason)
-    log.info("transformed report %s: %s", report_id, summary)
-    return summary
+    return reports.account_for_rows(
+        report_id, fetched, accounted, summary, [x.reason for x in batch.rejected]
+    )
 
 
 def load(

@@ -135,3 +135,16 @@ def extract(
         "api_requests": client.stats.requests_sent,
         "api_retries": client.stats.retries,
     }
+
+
+def account_for_rows(
+    report_id: int, fetched: int, accounted: int, summary: dict[str, Any], rejected_reasons: Sequence[str]
+) -> dict[str, Any]:
+    """Every fetched row must be staged, quarantined, filtered by a product rule or a duplicate:
+    fail the transform if any went missing, and log why rows were quarantined."""
+    if accounted != fetched:
+        raise RuntimeError(f"transform accounted for {accounted} of {fetched} fetched rows: {summary}")
+    for reason in sorted(set(rejected_reasons))[:20]:
+        log.warning("quarantined rows of report %s: %s", report_id, reason)
+    log.info("transformed report %s: %s", report_id, summary)
+    return summary
