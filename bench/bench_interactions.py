@@ -265,35 +265,11 @@ def _load_vs_copy_and_to_sql(uri: str, schema: str) -> dict[str, Any]:
                 sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier(schema)
             )
         ).fetchall()
-        stg_cols = (
-            "integration",
-            "report_id",
-            "interaction_id",
-            "queue_id",
-            "queue_name",
-            "channel",
-            "media_type",
-            "direction",
-            "queue_time",
-            "interval_start",
-            "handled",
-            "handling_ms",
-            "created_time",
-            "finished_time",
-        )
         # A clean table, like the baselines get: TRUNCATE, not DELETE, which would leave dead rows.
         conn.execute(sql.SQL("TRUNCATE {}.interactions").format(sql.Identifier(schema)))
-        with (
-            conn.transaction(),
-            conn.cursor() as cur,
-            cur.copy(
-                sql.SQL("COPY {}.stg_interactions ({}) FROM STDIN").format(
-                    sql.Identifier(schema), sql.SQL(", ").join(map(sql.Identifier, stg_cols))
-                )
-            ) as copy,
-        ):
-            for r in rows:
-                copy.write_row((r[0], 999, *r[1:13]))
+        store.stage_interactions(
+            conn, schema, integration=rows[0][0], report_id=999, records=(r[1:13] for r in rows), rejected=()
+        )
 
         def publish() -> int:
             return store.publish_interactions(
@@ -313,17 +289,8 @@ def _load_vs_copy_and_to_sql(uri: str, schema: str) -> dict[str, Any]:
             )
 
         def raw_copy() -> None:
-            with (
-                conn.transaction(),
-                conn.cursor() as cur,
-                cur.copy(
-                    sql.SQL("COPY {}.bench_copy ({}) FROM STDIN").format(
-                        sql.Identifier(schema), sql.SQL(", ").join(map(sql.Identifier, cols))
-                    )
-                ) as copy,
-            ):
-                for r in rows:
-                    copy.write_row(r)
+            with conn.transaction():
+                store.copy_rows(conn, schema, "bench_copy", cols, rows)
 
         copy_seconds, _ = _timed(raw_copy)
     frame = pd.DataFrame(rows, columns=list(cols))
