@@ -26,7 +26,9 @@ CONFIG_PATH_ENV = "ACDFLOW_INTEGRATIONS"
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 CONN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
-SCHEMA_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# PostgreSQL reserves pg_* for system schemas and roles, and pg_temp names the session's temporary
+# schema, where tables vanish at disconnect; information_schema is the system's own.
+SCHEMA_PATTERN = re.compile(r"^(?!pg_|information_schema$)[a-z_][a-z0-9_]{0,62}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 DriftMode = Literal["fail", "warn"]
@@ -73,6 +75,7 @@ class IntegrationSpec:
     start_date: datetime
     system: str = "8x8"
     enabled: bool = True
+    end_date: datetime | None = None
     # The 8x8 API reads UTC-formatted request times as tenant-local wall clock (contract 4.7);
     # False reproduces the naive import for comparison.
     correct_time_quirk: bool = True
@@ -106,6 +109,23 @@ class IntegrationSpec:
         """Pool of the live-status tasks (2 slots): its poller holds a slot for ~15 minutes and two
         runs overlap at each handover, which must not starve the report DAGs' pool."""
         return f"acdflow_8x8_{self.name}_live"
+
+    def pools(self) -> list[dict[str, Any]]:
+        """The Airflow pools this integration's DAGs use, in ``airflow pools import`` form."""
+        return [
+            {
+                "name": self.pool,
+                "slots": self.api_concurrency,
+                "description": f"acdflow: concurrent 8x8 report API tasks of integration {self.name}",
+                "include_deferred": False,
+            },
+            {
+                "name": self.live_pool,
+                "slots": 2,
+                "description": f"acdflow: live agent-status polling of integration {self.name}",
+                "include_deferred": False,
+            },
+        ]
 
     def dag_id(self, kind: str) -> str:
         return f"{self.name}__{kind}"
@@ -222,6 +242,7 @@ _KEYS: dict[str, str] = {
     "system": "the external system; only '8x8'",
     "conn_id": "the Airflow connection (type eightbyeight) with the 8x8 credentials",
     "start_date": "first 15-minute interval to import (ISO date or date-time, UTC if no offset)",
+    "end_date": "optional last interval boundary: runs stop at it (ISO date or date-time, UTC)",
     "enabled": "false keeps the entry but builds no DAGs (default true)",
     "correct_time_quirk": "correct 8x8's UTC/local request-time quirk (default true)",
     "lookback_minutes": "history each interactions run re-reads for late data (default 240)",
@@ -267,6 +288,7 @@ def parse_integration(raw: Any, *, defaults: Mapping[str, Any] | None = None) ->
         conn_id=_as_str("conn_id", merged["conn_id"], CONN_ID_PATTERN, "an Airflow connection id"),
         start_date=_as_start_date("start_date", merged["start_date"]),
         enabled=_as_bool("enabled", merged.get("enabled", True)),
+        end_date=_as_end_date(merged),
         correct_time_quirk=_as_bool("correct_time_quirk", merged.get("correct_time_quirk", True)),
         lookback_minutes=_as_int("lookback_minutes", merged.get("lookback_minutes", 240), 0, 7 * 24 * 60),
         settle_lookback_hours=_as_int(
@@ -294,6 +316,15 @@ def parse_integration(raw: Any, *, defaults: Mapping[str, Any] | None = None) ->
     return spec
 
 
+def _as_end_date(merged: Mapping[str, Any]) -> datetime | None:
+    if merged.get("end_date") is None:
+        return None
+    end = _as_start_date("end_date", merged["end_date"])
+    if end <= _as_start_date("start_date", merged["start_date"]):
+        raise _Invalid("end_date", f"must be after start_date, got {merged['end_date']!r}")
+    return end
+
+
 def _as_drift(key: str, value: Any) -> DriftMode:
     if value == "fail":
         return "fail"
@@ -318,7 +349,8 @@ def _parse_warehouse(raw: Any) -> WarehouseSpec:
             "warehouse.schema",
             raw.get("schema", "acd"),
             SCHEMA_PATTERN,
-            "a lower-case PostgreSQL schema name (letters, digits, underscore)",
+            "a lower-case PostgreSQL schema name (letters, digits, underscore; not pg_* or "
+            "information_schema)",
         ),
     )
 
@@ -386,6 +418,32 @@ def parse_config(document: Any, *, path: Path) -> ConfigResult:
     return ConfigResult(path, warehouse, tuple(specs), tuple(issues))
 
 
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader (libyaml's when present: the file is read at every DAG-folder parse), but a
+    key repeated in one mapping is an error: YAML would silently keep the last one, so a second
+    ``integrations:`` block or a doubled ``conn_id`` would hide what was written first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            # Merge keys (<<) are resolved by the base class; only written keys can repeat.
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key!r}",
+                        key_node.start_mark,
+                    )
+                seen.add(key)
+        result: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return result
+
+
 def load_config(path: Path | None = None) -> ConfigResult:
     """Read and validate the integrations file (``$ACDFLOW_INTEGRATIONS`` or the default)."""
     path = Path(path) if path is not None else config_path()
@@ -394,8 +452,7 @@ def load_config(path: Path | None = None) -> ConfigResult:
     except FileNotFoundError:
         return ConfigResult(path, WarehouseSpec(), (), (ConfigIssue(str(path), "", "file not found"),))
     try:
-        # libyaml's loader when present: the file is read at every DAG-folder parse.
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         return ConfigResult(
             path, WarehouseSpec(), (), (ConfigIssue(str(path), "", f"is not valid YAML: {exc}"),)

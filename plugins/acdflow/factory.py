@@ -13,6 +13,8 @@ from typing import Any
 
 from acdflow.config import ConfigResult, IntegrationSpec, WarehouseSpec, load_config
 
+FIFTEEN_MINUTES = timedelta(minutes=15)
+
 SCHEDULE_CRON = "*/15 * * * *"
 
 INTERACTIONS_DOC = """\
@@ -155,6 +157,8 @@ def _report_dag(
         description=description,
         schedule=_timetable(),
         start_date=spec.start_date,
+        # Airflow's end_date bounds the *start* of a run's interval; the spec's is the end of the last one.
+        end_date=spec.end_date - FIFTEEN_MINUTES if spec.end_date else None,
         catchup=True,
         max_active_runs=spec.max_active_runs,
         # Set explicitly: each default is a configuration lookup, per DAG, at every parse.

@@ -53,6 +53,20 @@ def register(groups: Any) -> None:
     )
     check.set_defaults(func=_check)
 
+    pools = commands.add_parser(
+        "pools",
+        help="print the Airflow pools the integrations need, for `airflow pools import`",
+        description=(
+            "Print (or write with --output) the pools of every enabled integration as JSON in the"
+            " format of `airflow pools import FILE`. Without its pools, an integration's tasks stay queued."
+        ),
+    )
+    pools.add_argument(
+        "--file", type=Path, help="integrations file (default: $ACDFLOW_INTEGRATIONS or include/)"
+    )
+    pools.add_argument("--output", type=Path, help="write the JSON here instead of printing it")
+    pools.set_defaults(func=_pools)
+
 
 def _entry_text(entry: dict[str, str]) -> str:
     # JSON scalars are valid YAML and quote whatever needs quoting ("8x8", dates, ids).
@@ -133,3 +147,21 @@ def _check(args: argparse.Namespace) -> int:
     if not result.integrations and not result.issues:
         print(f"no integrations in {result.path}")
     return 1 if failed else 0
+
+
+def pool_document(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every enabled integration's pools, keyed by name as ``airflow pools import`` expects."""
+    result = load_config(path)
+    if result.issues:
+        raise SystemExit(format_issues(result.issues))
+    return {pool["name"]: pool for spec in result.integrations if spec.enabled for pool in spec.pools()}
+
+
+def _pools(args: argparse.Namespace) -> int:
+    text = json.dumps(pool_document(args.file), indent=2)
+    if args.output:
+        args.output.write_text(text + "\n")
+        print(f"wrote {args.output}; create the pools with: airflow pools import {args.output}")
+    else:
+        print(text)
+    return 0

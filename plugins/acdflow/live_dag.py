@@ -56,7 +56,7 @@ def build_live_status_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> An
     """``<name>__live_status``: ``authenticate`` → ``poll_live_status`` (the polling loop)."""
     from airflow.sdk import DAG
 
-    from acdflow.factory import _timetable, default_args, lazy
+    from acdflow.factory import FIFTEEN_MINUTES, _timetable, default_args, lazy
     from acdflow.operators import StepOperator
     from acdflow.pipeline import live_timing as timing
 
@@ -69,6 +69,7 @@ def build_live_status_dag(spec: IntegrationSpec, warehouse: WarehouseSpec) -> An
         description=f"8x8 live agent status for {spec.name}, every {spec.live_poll_seconds} s",
         schedule=_timetable(),
         start_date=spec.start_date,
+        end_date=spec.end_date - FIFTEEN_MINUTES if spec.end_date else None,
         # Polling the past is meaningless: only the latest interval runs.
         catchup=False,
         # The next run starts while the previous one still polls, and takes over from it.

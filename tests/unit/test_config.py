@@ -153,3 +153,56 @@ def test_disabled_entries_are_kept_but_not_enabled() -> None:
     result = _parse([GOOD, {**GOOD, "name": "off", "enabled": False}])
     assert [s.name for s in result.integrations] == ["acme_us", "off"]
     assert [s.name for s in result.enabled()] == ["acme_us"]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        # YAML itself would keep the last value silently; the first one a person wrote would vanish.
+        (
+            "integrations:\n  - name: acme_us\n    conn_id: a\n    start_date: 2026-11-01\n    conn_id: b\n",
+            "conn_id",
+            5,
+        ),
+        (
+            "integrations:\n  - {name: acme_us, conn_id: a, start_date: 2026-11-01}\nintegrations: []\n",
+            "integrations",
+            3,
+        ),
+        ("warehouse: {schema: acd}\nwarehouse: {schema: other}\nintegrations: []\n", "warehouse", 2),
+    ],
+)
+def test_a_key_written_twice_is_an_error_not_a_silent_override(
+    tmp_path: Path, text: str, key: str, line: int
+) -> None:
+    path = tmp_path / "integrations.yaml"
+    path.write_text(text)
+    result = load_config(path)
+    assert result.integrations == ()
+    (issue,) = result.issues
+    assert f"found duplicate key {key!r}" in issue.message
+    assert f"line {line}," in issue.message
+
+
+def test_yaml_merge_keys_are_not_mistaken_for_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "integrations.yaml"
+    path.write_text(
+        "integrations:\n"
+        "  - &base {name: acme_us, conn_id: a, start_date: 2026-11-01, retries: 5}\n"
+        "  - <<: *base\n    name: beta_eu\n    retries: 6\n"
+    )
+    result = load_config(path)
+    assert result.issues == ()
+    assert [(s.name, s.conn_id, s.retries) for s in result.integrations] == [
+        ("acme_us", "a", 5),
+        ("beta_eu", "a", 6),
+    ]
+
+
+def test_unknown_top_level_and_warehouse_keys_are_named() -> None:
+    result = _parse([GOOD], colour="blue", warehouse={"schema": "acd", "password": "x"})
+    assert [(i.field, i.message.split(";")[0]) for i in result.issues] == [
+        ("colour", "unknown top-level key"),
+        ("warehouse.password", "unknown key"),
+    ]
+    assert [s.name for s in result.integrations] == ["acme_us"]
