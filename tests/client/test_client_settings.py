@@ -60,6 +60,9 @@ def test_prefixed_extra_keys_of_older_forms_are_accepted() -> None:
         ({"region": "apac"}, "region", "US, EU, AU, CA"),
         ({"region": None}, "region", "US, EU, AU, CA"),
         ({"timezone": "Mars/Olympus"}, "timezone", "IANA"),
+        ({"timezone": "../../etc/passwd"}, "timezone", "IANA"),  # ZoneInfo would read a file path
+        ({"timezone": "UTC+2"}, "timezone", "IANA"),
+        ({"timezone": "America/Los_Angeles "}, "timezone", "IANA"),
         ({"timezone": None}, "timezone", "IANA"),
         ({"login": ""}, "login", "Client ID"),
         ({"password": None}, "password", "Client secret"),

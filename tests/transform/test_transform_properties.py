@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -15,9 +16,11 @@ from acdflow.transform.agent_status import (
     LiveStatus,
     build_status_intervals,
     live_status_from_agent,
+    live_statuses,
     transform_status_events,
 )
 from acdflow.transform.interactions import aggregate_aht, transform_interactions
+from tests.transform.transform_testlib import load
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -268,3 +271,159 @@ def test_fuzzed_live_agents_never_raise(element: Any) -> None:
             assert result.end_time is None
     else:
         assert result.reason
+
+
+# ---- realistic shapes: the contract's own rows, mutated ------------------------------------------
+#
+# The strategies above build rows from the fields the mapping reads. These start from the full rows
+# of contract 18.3 (every field 8x8 sends, 31-key participant objects, duration objects) and break
+# them the ways a changed or faulty API could.
+
+CONTRACT_ROWS: list[dict[str, Any]] = load("contract_18_3a_interactions_page1.json") + load(
+    "contract_18_3b_interactions_page2.json"
+)
+CONTRACT_STATUS_ROWS: list[dict[str, Any]] = load("contract_18_3c_agent_status_changes.json")
+
+# What the mapping reads (contract 15.2-15.5, 15.9); everything else must not matter.
+READ_KEYS = frozenset(
+    {
+        "queueName",
+        "direction",
+        "interactionId",
+        "queueTime",
+        "mediaType",
+        "interactionLabels",
+        "queueId",
+        "transactionId",
+        "time",
+        "finishedTime",
+        "participants",
+    }
+)
+READ_PARTICIPANT_KEYS = frozenset(
+    {
+        "participantOfferAction",
+        "participantOfferActionTime",
+        "participantWrapUpEndTime",
+        "participantHandlingEndTime",
+    }
+)
+READ_STATUS_KEYS = frozenset({"agentId", "agent", "status", "statusCode", "time"})  # contract 9, 15.6-15.7
+
+QUICK = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Hostile text: quotes, SQL, control characters, NUL, right-to-left marks, astral characters.
+hostile_text = st.text(max_size=12) | st.sampled_from(
+    ["x'); DROP TABLE acd.interactions; --", "\x00", "\u202e", "😀", "%(integration)s", "{schema}", ""]
+)
+any_value = st.recursive(
+    json_scalar | hostile_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@st.composite
+def mutated_row(draw: st.DrawFn, rows: list[dict[str, Any]]) -> Any:
+    """A contract row with one to three random breakages."""
+    row = copy.deepcopy(draw(st.sampled_from(rows)))
+    items: list[Any] = row["items"]
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        action = draw(
+            st.sampled_from(["drop", "revalue", "repeat", "rekey", "participant", "participant_key", "junk"])
+        )
+        if not items:
+            break
+        index = draw(st.integers(min_value=0, max_value=len(items) - 1))
+        item = items[index]
+        if action == "drop":
+            del items[index]
+        elif action == "revalue":
+            item["value"] = draw(any_value)
+        elif action == "repeat":
+            items.append(copy.deepcopy(item))
+        elif action == "rekey":
+            item["key"] = draw(hostile_text | st.sampled_from(sorted(READ_KEYS)))
+        elif action in ("participant", "participant_key") and item.get("key") == "participants":
+            people = item["value"]
+            if isinstance(people, list) and people and isinstance(people[0], dict):
+                person = people[draw(st.integers(min_value=0, max_value=len(people) - 1))]
+                key = draw(st.sampled_from(sorted(person)))
+                if action == "participant":
+                    person[key] = draw(any_value)
+                else:
+                    del person[key]
+        elif action == "junk":
+            return draw(any_value)
+    return row
+
+
+@QUICK
+@given(st.lists(mutated_row(CONTRACT_ROWS) | st.sampled_from(CONTRACT_ROWS), min_size=1, max_size=6))
+def test_mutated_contract_interaction_rows_are_all_accounted_for(rows: list[Any]) -> None:
+    check_interactions(rows)
+    for single in rows:  # each row on its own lands in exactly one bucket
+        batch = transform_interactions([single])
+        assert len(batch.records) + len(batch.rejected) + sum(batch.filtered.values()) == 1
+
+
+@QUICK
+@given(st.lists(mutated_row(CONTRACT_STATUS_ROWS) | st.sampled_from(CONTRACT_STATUS_ROWS), max_size=6))
+def test_mutated_contract_status_rows_are_all_accounted_for(rows: list[Any]) -> None:
+    check_status(rows)
+
+
+def _outcome(batch: Any) -> tuple[Any, ...]:
+    return (batch.records, [r.reason for r in batch.rejected], batch.filtered, batch.aht_excluded)
+
+
+@QUICK
+@given(
+    st.sampled_from(CONTRACT_ROWS),
+    st.dictionaries(hostile_text.filter(lambda k: k not in READ_KEYS), any_value, min_size=1, max_size=4),
+    st.dictionaries(
+        st.sampled_from(["participantHandlingDuration", "participantWrapUpDuration", "participantHold"])
+        | hostile_text.filter(lambda k: k not in READ_PARTICIPANT_KEYS),
+        any_value,
+        max_size=3,
+    ),
+)
+def test_fields_the_mapping_does_not_read_never_change_the_outcome(
+    row: dict[str, Any], row_fields: dict[str, Any], participant_fields: dict[str, Any]
+) -> None:
+    """Durations in any format (documented or not), unknown fields, new participant keys: ignored."""
+    changed = copy.deepcopy(row)
+    unread = {**row_fields, "queueWaitDuration": row_fields.get("queueWaitDuration", "0:00:41")}
+    changed["items"] = [i for i in changed["items"] if i["key"] not in unread]
+    changed["items"] += [{"key": k, "label": k, "value": v} for k, v in unread.items()]
+    for item in changed["items"]:
+        if item["key"] == "participants" and isinstance(item["value"], list):
+            for person in item["value"]:
+                person.update(participant_fields)
+    assert _outcome(transform_interactions([changed])) == _outcome(transform_interactions([row]))
+
+
+@QUICK
+@given(
+    st.sampled_from(CONTRACT_STATUS_ROWS),
+    st.dictionaries(
+        hostile_text.filter(lambda k: k not in READ_STATUS_KEYS), any_value, min_size=1, max_size=4
+    ),
+)
+def test_status_fields_not_read_never_change_the_event(row: dict[str, Any], fields: dict[str, Any]) -> None:
+    changed = copy.deepcopy(row)
+    changed["items"] = [i for i in changed["items"] if i["key"] not in fields]
+    changed["items"] += [{"key": k, "label": k, "value": v} for k, v in fields.items()]
+    before, after = transform_status_events([row]), transform_status_events([changed])
+    assert (after.events, [r.reason for r in after.rejected]) == (
+        before.events,
+        [r.reason for r in before.rejected],
+    )
+
+
+@QUICK
+@given(st.lists(agents() | any_value, max_size=5))
+def test_every_live_element_becomes_a_status_or_a_counted_skip(elements: list[Any]) -> None:
+    statuses, skipped = live_statuses(elements, datetime(2025, 11, 18, 20, 30, tzinfo=UTC))
+    assert len(statuses) + len(skipped) == len(elements)
+    assert all(s.reason for s in skipped)

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import psycopg
+import pytest
 from psycopg import sql
 
+from acdflow.cli import main
 from acdflow.warehouse.migrate import available_migrations
 
 
@@ -58,3 +61,33 @@ def test_db_migrate_without_a_connection_says_what_to_set() -> None:
     out = _acdflow("db", "migrate", env=env)
     assert out.returncode != 0
     assert "AIRFLOW_CONN_WFM_WAREHOUSE" in out.stderr
+
+
+def test_db_grants_prints_a_runnable_script_and_refuses_hostile_names(
+    warehouse_uri: str, fresh_schema: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["db", "grants", "--schema", fresh_schema, "--owner", "wfm_owner", "--loader", "wfm_loader"])
+        == 0
+    )
+    script = capsys.readouterr().out
+    assert f'CREATE SCHEMA IF NOT EXISTS "{fresh_schema}" AUTHORIZATION "wfm_owner";' in script
+    assert f'GRANT USAGE ON SCHEMA "{fresh_schema}" TO "wfm_loader";' in script
+    assert not re.search(r"\{(schema|owner|loader)\}", script)
+    # The printed text is what a DBA runs: it must execute as is (rolled back: roles are global).
+    with psycopg.connect(warehouse_uri) as conn:
+        conn.execute(script)
+        owner = conn.execute(
+            "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = %s", (fresh_schema,)
+        ).fetchone()
+        assert owner == ("wfm_owner",)
+        conn.rollback()
+
+    for flag, value in (
+        ("--loader", 'x"; DROP ROLE postgres; --'),
+        ("--owner", "pg_owner"),
+        ("--schema", "A"),
+    ):
+        with pytest.raises(SystemExit, match="acdflow db grants: invalid"):
+            main(["db", "grants", flag, value])
+        assert capsys.readouterr().out == ""

@@ -518,11 +518,13 @@ class EightByEightClient:
 
     def iter_live_agents(
         self, metrics: Sequence[str] = DEFAULT_LIVE_METRICS, *, page_size: int = MAX_PAGE_SIZE
-    ) -> Iterator[dict[str, Any]]:
-        """Every agent of the tenant from ``GET {rt}/agents`` (contract 11.2-11.4, 16.4).
+    ) -> Iterator[Any]:
+        """Every element of ``GET {rt}/agents`` for the tenant (contract 11.2-11.4, 16.4).
 
         Pages 0 .. X-Total-Pages-1, never past the end (that is a 400, not an empty page); zero
-        pages yields nothing; elements with ``id: null`` (totals) are skipped.
+        pages yields nothing. Elements are yielded as received, including a totals element
+        (``id: null``) or anything malformed: the live mapping skips those and counts them with a
+        reason, so nothing 8x8 sent can vanish without a trace.
         """
         _check_page_size(page_size)
         if not metrics:
@@ -536,9 +538,7 @@ class EightByEightClient:
             total_pages = self._int_header(reply, "X-Total-Pages", url)
             if total_pages is None:
                 raise self._pagination_error("realtime /agents answered without X-Total-Pages", url)
-            for agent in reply.body:
-                if isinstance(agent, dict) and agent.get("id") is not None:
-                    yield agent
+            yield from reply.body
             # Realtime is a live snapshot: the page count may change between pages, so each
             # answer's own count decides whether another page exists.
             if page + 1 >= total_pages:

@@ -27,6 +27,19 @@ def register(groups: Any) -> None:
     )
     migrate.add_argument("--schema", help="default: the schema in the integrations file (acd)")
     migrate.set_defaults(func=_migrate)
+    grants = commands.add_parser(
+        "grants",
+        help="print the least-privilege role script (schema owner and loader) for a DBA to run",
+        description=(
+            "Print include/sql/roles/least_privilege.sql with the schema and role names filled in. "
+            "Run it as a superuser before the first migration and again after each migration: the "
+            "owner role runs `acdflow db migrate`, the loader role is what the DAGs log in as."
+        ),
+    )
+    grants.add_argument("--schema", help="default: the schema in the integrations file (acd)")
+    grants.add_argument("--owner", default="acdflow_owner", help="schema-owner role (default acdflow_owner)")
+    grants.add_argument("--loader", default="acdflow_loader", help="loader role (default acdflow_loader)")
+    grants.set_defaults(func=_grants)
 
 
 def _warehouse_uri(args: argparse.Namespace, conn_id: str) -> str:
@@ -55,4 +68,16 @@ def _migrate(args: argparse.Namespace) -> int:
         print(f"schema {schema}: applied migrations {', '.join(f'{v:04d}' for v in applied)}")
     else:
         print(f"schema {schema}: up to date")
+    return 0
+
+
+def _grants(args: argparse.Namespace) -> int:
+    from acdflow.warehouse.sql import render
+
+    schema = args.schema or load_config().warehouse.schema
+    try:
+        script = render("roles/least_privilege.sql", schema, owner=args.owner, loader=args.loader)
+    except ValueError as exc:
+        raise SystemExit(f"acdflow db grants: {exc}") from None
+    print(script.as_string(None))
     return 0

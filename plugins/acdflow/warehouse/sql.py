@@ -1,8 +1,8 @@
 """SQL files under ``include/sql/``, rendered for one warehouse schema.
 
-SQL text uses ``{schema}`` placeholders, filled with a quoted identifier by psycopg's ``sql``
-module; values always travel as query parameters. The schema name itself is validated by the
-configuration, so nothing a user types reaches SQL as text.
+SQL text uses ``{schema}`` placeholders (and ``{owner}``/``{loader}`` for role names), filled with
+quoted identifiers by psycopg's ``sql`` module; values always travel as query parameters. Names are
+validated here as well as by the configuration, so nothing a user types reaches SQL as text.
 """
 
 from __future__ import annotations
@@ -28,8 +28,17 @@ def _read(relative: str, base: Path) -> str:
     return (base / relative).read_text(encoding="utf-8")
 
 
-def render(relative: str, schema: str) -> sql.Composed:
-    """The SQL file ``include/sql/<relative>`` with ``{schema}`` bound to ``schema``."""
+def render(relative: str, schema: str, **roles: str) -> sql.Composed:
+    """The SQL file ``include/sql/<relative>`` with ``{schema}`` bound to ``schema``.
+
+    ``roles`` bind further placeholders to role names (``{owner}``, ``{loader}`` in ``roles/``),
+    validated and quoted like the schema name.
+    """
     if not SCHEMA_PATTERN.fullmatch(schema):
         raise ValueError(f"invalid warehouse schema name {schema!r}")
-    return sql.SQL(_read(relative, sql_dir())).format(schema=sql.Identifier(schema))
+    for placeholder, role in roles.items():
+        if not SCHEMA_PATTERN.fullmatch(role):
+            raise ValueError(f"invalid {placeholder} role name {role!r}")
+    return sql.SQL(_read(relative, sql_dir())).format(
+        schema=sql.Identifier(schema), **{k: sql.Identifier(v) for k, v in roles.items()}
+    )
