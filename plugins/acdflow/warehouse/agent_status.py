@@ -174,3 +174,17 @@ def prune_staging(conn: Connection, schema: str, *, integration: str, keep_days:
             ).format(ident),
             (integration, "detailed-reports-agent-status-change", keep_days),
         )
+        # Quarantined rows are published to rejected_rows by then; their staging copy goes with the
+        # report's events and pages (no other step cleans it up for agent-status reports).
+        conn.execute(
+            sql.SQL(
+                "DELETE FROM {0}.stg_rejected_rows r WHERE r.integration = %s"
+                " AND NOT EXISTS (SELECT 1 FROM {0}.stg_status_events e"
+                "     WHERE e.integration = r.integration AND e.report_id = r.report_id)"
+                " AND NOT EXISTS (SELECT 1 FROM {0}.stg_interactions i"
+                "     WHERE i.integration = r.integration AND i.report_id = r.report_id)"
+                " AND NOT EXISTS (SELECT 1 FROM {0}.raw_report_pages p"
+                "     WHERE p.integration = r.integration AND p.report_id = r.report_id)"
+            ).format(ident),
+            (integration,),
+        )
