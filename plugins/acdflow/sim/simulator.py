@@ -123,6 +123,7 @@ class Simulator:
         self.tenants: dict[str, TenantState] = {t.tenant_id: TenantState(config, t) for t in config.tenants}
         self.reports = ReportStore(config.first_report_id, int(config.report_retention_hours * 3_600_000))
         self._tokens: dict[str, int] = {}
+        self._issued: list[str] = []  # every token ever issued, revoked or not: for leak scans
         self._token_lock = threading.Lock()
         self._log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
@@ -171,7 +172,13 @@ class Simulator:
         token = secrets.token_urlsafe(21)[:28]
         with self._token_lock:
             self._tokens[token] = now + self.config.token_ttl_seconds * 1000
+            self._issued.append(token)
         return token, now
+
+    def issued_tokens(self) -> list[str]:
+        """Every bearer token this simulator has handed out, so tests can search for leaks."""
+        with self._token_lock:
+            return list(self._issued)
 
     # -- HTTP-agnostic handling ---------------------------------------------------------------------
 
