@@ -12,11 +12,13 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: venv test lint typecheck unit requirements check-requirements demo bench clean help
+.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-clear-day clean help
 
 help:
 	@echo "make test      lint, type-check and run the test suite (bootstraps .venv from uv.lock)"
 	@echo "make demo      run the end-to-end demo against the local 8x8 simulator"
+	@echo "make airflow   airflow standalone with the demo integration (UI on http://127.0.0.1:8080)"
+	@echo "make test-e2e  opt-in tests under a real scheduler and in a headless browser"
 	@echo "make bench     benchmarks (not tests)"
 	@echo "make requirements  regenerate requirements.txt (Astro) from uv.lock"
 
@@ -55,11 +57,24 @@ unit: venv
 test: lint typecheck check-requirements unit
 
 demo: venv
-	@echo "make demo: the end-to-end demo is coming in a later issue; the environment is ready in $(VENV)."
+	$(BIN)/acdflow demo run
+
+airflow: venv
+	$(BIN)/acdflow demo airflow
+
+# Opt-in end-to-end tests: a real Airflow scheduler (several minutes) and a headless browser
+# (Debian's chromium and chromium-driver; skipped with a reason when they are not installed).
+test-e2e: venv
+	$(BIN)/python -m pytest -m e2e --basetemp=.acdflow/tmp/e2e; rc=$$?; if [ $$rc -eq 5 ]; then echo "no e2e tests selected"; rc=0; fi; exit $$rc
 
 bench: venv
 	$(BIN)/python bench/bench_interactions.py
 	$(BIN)/python bench/bench_live.py
+	$(BIN)/python bench/bench_clear_day.py
+
+# The clear-a-day benchmark alone (a real scheduler; the longest part of make bench).
+bench-clear-day: venv
+	$(BIN)/python bench/bench_clear_day.py
 
 clean:
 	rm -rf $(VENV) .tools .acdflow .pytest_cache .mypy_cache .ruff_cache

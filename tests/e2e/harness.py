@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -304,3 +305,70 @@ def run_concurrently(
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     for proc, out in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, out[-4000:]
+
+
+def compare_with_truth(pipe: Pipeline, start: Any, end: Any) -> None:
+    """The warehouse equals the simulator's final state for [start, end): exact row sets and
+    contents per interval, counts per queue and channel, and AHT to the millisecond."""
+    truth = pipe.sim.ground_truth()
+    expected = truth_rows(truth.interactions(start, end))
+    for row in expected:
+        row["direction"] = normalise_direction(row["direction"])
+    got = [{c: r[c] for c in INTERACTION_COLUMNS} for r in pipe.interactions(start, end)]
+    assert expected, "the simulator produced no traffic in the compared range"
+    # Per interval: the exact row set, then every field of every row.
+    for interval in intervals(start, int((end - start) / FIFTEEN)):
+        want = {r["interaction_id"]: r for r in expected if r["interval_start"] == interval}
+        have = {r["interaction_id"]: r for r in got if r["interval_start"] == interval}
+        assert sorted(have) == sorted(want), f"row set differs in interval {interval}"
+        assert have == want, f"row content differs in interval {interval}"
+
+    # Per queue and channel: counts and handled counts.
+    def counts(rows: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
+        return Counter((r["interval_start"], r["queue_name"], r["channel"], r["handled"]) for r in rows)
+
+    assert counts(got) == counts(expected)
+    # AHT to the millisecond.
+    aht = pipe.query(
+        "SELECT interval_start, queue_name, channel, handled_count, handling_ms_sum, aht_seconds"
+        " FROM {schema}.interval_aht WHERE integration = %s AND interval_start >= %s AND interval_start < %s",
+        pipe.name,
+        start,
+        end,
+    )
+    got_aht = {
+        (r["interval_start"], r["queue_name"], r["channel"]): (
+            r["handled_count"],
+            r["handling_ms_sum"],
+            r["aht_seconds"],
+        )
+        for r in aht
+    }
+    want_aht = {
+        (a.interval_start, a.queue_name, a.channel): (a.handled_count, a.handling_ms_sum, a.aht_seconds)
+        for a in truth.interval_aht(start, end)
+    }
+    assert got_aht == want_aht
+    assert any(k[2] == "call" for k in want_aht)
+
+
+def agent_history(
+    pipe: Pipeline, start: datetime, end: datetime
+) -> dict[tuple[str, datetime], dict[str, Any]]:
+    rows = pipe.query(
+        "SELECT agent_id, agent_name, status, status_code, status_name, start_time, end_time"
+        " FROM {schema}.agent_status_history WHERE integration = %s AND start_time >= %s AND start_time < %s",
+        pipe.name,
+        start,
+        end,
+    )
+    return {(r["agent_id"], r["start_time"]): r for r in rows}
+
+
+def agent_truth(
+    pipe: Pipeline, start: datetime, end: datetime, as_of: datetime
+) -> dict[tuple[str, datetime], Any]:
+    return {
+        (t.agent_id, t.start_time): t
+        for t in pipe.sim.ground_truth().agent_status_history(start, end, as_of=as_of)
+    }

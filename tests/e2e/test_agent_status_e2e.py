@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import FIFTEEN, Pipeline, intervals, run_concurrently, start_pipeline, utc
+from tests.e2e.harness import (
+    FIFTEEN,
+    Pipeline,
+    agent_history,
+    agent_truth,
+    intervals,
+    run_concurrently,
+    start_pipeline,
+    utc,
+)
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 MS = timedelta(milliseconds=1)
@@ -29,26 +38,6 @@ def _pipeline(
 ) -> Pipeline:
     pipeline: Pipeline = start_pipeline(request, tmp_path, warehouse_uri, schema, scale=6000, **kwargs)
     return pipeline
-
-
-def _history(pipe: Pipeline, start: datetime, end: datetime) -> dict[tuple[str, datetime], dict[str, Any]]:
-    rows = pipe.query(
-        "SELECT agent_id, agent_name, status, status_code, status_name, start_time, end_time"
-        " FROM {schema}.agent_status_history WHERE integration = %s AND start_time >= %s AND start_time < %s",
-        pipe.name,
-        start,
-        end,
-    )
-    return {(r["agent_id"], r["start_time"]): r for r in rows}
-
-
-def _truth(
-    pipe: Pipeline, start: datetime, end: datetime, as_of: datetime
-) -> dict[tuple[str, datetime], Any]:
-    return {
-        (t.agent_id, t.start_time): t
-        for t in pipe.sim.ground_truth().agent_status_history(start, end, as_of=as_of)
-    }
 
 
 def _dq(pipe: Pipeline) -> dict[tuple[datetime, str], dict[str, Any]]:
@@ -79,8 +68,8 @@ def test_history_matches_ground_truth_and_passes_the_drift_check(
     )
     for start in intervals(first, RUN_INTERVALS):
         pipe.run(start, kind="agent_status")  # succeeds: check_time_drift passed
-    want = _truth(pipe, first, last_end, clock)
-    have = _history(pipe, first, last_end)
+    want = agent_truth(pipe, first, last_end, clock)
+    have = agent_history(pipe, first, last_end)
     assert want, "no agent status changes in the compared range"
     assert sorted(have) == sorted(want)
     for key, truth in want.items():
@@ -104,7 +93,7 @@ def test_history_matches_ground_truth_and_passes_the_drift_check(
             assert dq[(start, check)]["passed"] is True, (start, check, dq[(start, check)])
 
 
-def test_reruns_and_concurrent_runs_leave_identical_history(
+def test_reruns_and_concurrent_runs_leave_identicalagent_history(
     request: pytest.FixtureRequest, tmp_path: Path, warehouse_uri: str, fresh_schema: str, airflow_db: Path
 ) -> None:
     timezone, region, first = CASES["helsinki"]

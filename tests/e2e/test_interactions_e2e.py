@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,13 +10,11 @@ import pytest
 
 from tests.e2e.harness import (
     FIFTEEN,
-    INTERACTION_COLUMNS,
     Pipeline,
+    compare_with_truth,
     intervals,
-    normalise_direction,
     run_concurrently,
     start_pipeline,
-    truth_rows,
     utc,
 )
 
@@ -36,49 +33,6 @@ def _pipeline(
 ) -> Pipeline:
     pipeline: Pipeline = start_pipeline(request, tmp_path, warehouse_uri, schema, **kwargs)
     return pipeline
-
-
-def _compare_with_truth(pipe: Pipeline, start: Any, end: Any) -> None:
-    truth = pipe.sim.ground_truth()
-    expected = truth_rows(truth.interactions(start, end))
-    for row in expected:
-        row["direction"] = normalise_direction(row["direction"])
-    got = [{c: r[c] for c in INTERACTION_COLUMNS} for r in pipe.interactions(start, end)]
-    assert expected, "the simulator produced no traffic in the compared range"
-    # Per interval: the exact row set, then every field of every row.
-    for interval in intervals(start, int((end - start) / FIFTEEN)):
-        want = {r["interaction_id"]: r for r in expected if r["interval_start"] == interval}
-        have = {r["interaction_id"]: r for r in got if r["interval_start"] == interval}
-        assert sorted(have) == sorted(want), f"row set differs in interval {interval}"
-        assert have == want, f"row content differs in interval {interval}"
-
-    # Per queue and channel: counts and handled counts.
-    def counts(rows: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
-        return Counter((r["interval_start"], r["queue_name"], r["channel"], r["handled"]) for r in rows)
-
-    assert counts(got) == counts(expected)
-    # AHT to the millisecond.
-    aht = pipe.query(
-        "SELECT interval_start, queue_name, channel, handled_count, handling_ms_sum, aht_seconds"
-        " FROM {schema}.interval_aht WHERE integration = %s AND interval_start >= %s AND interval_start < %s",
-        pipe.name,
-        start,
-        end,
-    )
-    got_aht = {
-        (r["interval_start"], r["queue_name"], r["channel"]): (
-            r["handled_count"],
-            r["handling_ms_sum"],
-            r["aht_seconds"],
-        )
-        for r in aht
-    }
-    want_aht = {
-        (a.interval_start, a.queue_name, a.channel): (a.handled_count, a.handling_ms_sum, a.aht_seconds)
-        for a in truth.interval_aht(start, end)
-    }
-    assert got_aht == want_aht
-    assert any(k[2] == "call" for k in want_aht)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -101,7 +55,7 @@ def test_consecutive_intervals_match_ground_truth(
     )
     for start in intervals(first, RUN_INTERVALS):
         pipe.run(start)
-    _compare_with_truth(pipe, first, last_end)
+    compare_with_truth(pipe, first, last_end)
 
     truth = pipe.sim.ground_truth()
     # Filtered rows (no queue, other directions, null-queue malformations) are absent altogether.

@@ -1,0 +1,1 @@
+"""Local stand-ins for a deployment: a real Airflow, the demo integration and its report."""
