@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 
 from acdflow.eightbyeight import ApiError
@@ -279,12 +278,6 @@ def test_broken_http_answer(case: HttpCase, scripted: tuple[Pipeline, Script]) -
         assert [r[0] for r in agents] == list(VALID_LIVE_AGENTS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(psycopg.errors.UntranslatableCharacter, psycopg.errors.InvalidTextRepresentation),
-    reason="land_pages stores raw pages as jsonb, which cannot hold \\u0000 or a lone surrogate: "
-    "extract fails on every retry and the interval never loads",
-)
 @pytest.mark.parametrize("text", ["Support\x00EN", "Support\ud800EN"], ids=["nul", "lone-surrogate"])
 def test_text_postgresql_cannot_store_does_not_block_the_interval(
     text: str, scripted: tuple[Pipeline, Script]
@@ -301,3 +294,11 @@ def test_text_postgresql_cannot_store_does_not_block_the_interval(
         "SELECT interaction_id FROM {schema}.interactions WHERE integration = %s", pipeline.integration
     )
     assert set(VALID_INTERACTION_IDS) <= {r[0] for r in loaded}
+    # The row is quarantined with its reason, and its content survives as escaped JSON.
+    rejected = pipeline.query(
+        "SELECT reason, raw FROM {schema}.rejected_rows WHERE integration = %s", pipeline.integration
+    )
+    assert len(rejected) == 1
+    reason, raw = rejected[0]
+    assert "cannot store" in reason
+    assert json.loads(raw["acdflow_unstorable_row"]) == suspect(queueName=text)

@@ -15,6 +15,7 @@ from typing import Any
 from acdflow.timewindow import NaiveTimestampError, TimestampError, parse_api_timestamp_with_offset
 
 __all__ = [
+    "UNSTORABLE_ROW_KEY",
     "RejectedRow",
     "RowRejected",
     "RowShapeError",
@@ -25,6 +26,12 @@ __all__ = [
     "row_to_dict",
     "short_repr",
 ]
+
+
+# Landing replaces a row PostgreSQL cannot store (jsonb holds no NUL character and no unpaired
+# surrogate) by ``{UNSTORABLE_ROW_KEY: <the row as ASCII-escaped JSON text>}``, so the rest of the
+# report still lands and this row is quarantined with its original content preserved.
+UNSTORABLE_ROW_KEY = "acdflow_unstorable_row"
 
 
 class RowShapeError(ValueError):
@@ -68,6 +75,11 @@ def row_to_dict(row: Any) -> dict[str, Any]:
     """
     if type(row) is not dict and not isinstance(row, Mapping):
         raise RowShapeError(f"row is not an object (got {_kind(row)})")
+    if UNSTORABLE_ROW_KEY in row:
+        raise RowShapeError(
+            "row contains text PostgreSQL cannot store (a NUL character or an unpaired surrogate); "
+            f"the row as sent is kept as escaped JSON under {UNSTORABLE_ROW_KEY!r}"
+        )
     if "items" not in row:
         raise RowShapeError("row has no 'items'")
     return _pairs_to_dict(row["items"], "items")

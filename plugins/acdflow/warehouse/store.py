@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from acdflow.transform.rows import UNSTORABLE_ROW_KEY
 from acdflow.warehouse.migrate import ensure_schema
 from acdflow.warehouse.sql import render
 
@@ -54,6 +56,46 @@ class LandedReport:
     rows: int
 
 
+# A JSON escape of NUL that is not itself an escaped backslash followed by "u0000".
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _storable(text: str) -> bool:
+    if _ESCAPED_NUL.search(text):
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate
+        return False
+    return True
+
+
+def storable_json(rows: Sequence[Any]) -> str:
+    """``rows`` as JSON text jsonb accepts: a row with a NUL character or an unpaired surrogate
+    anywhere is replaced by a marker holding it as ASCII-escaped JSON (the transform quarantines
+    it with a reason), so one such row cannot stop its report from landing."""
+    text = json.dumps(list(rows), ensure_ascii=False)
+    if _storable(text):
+        return text
+    safe = [
+        row
+        if _storable(json.dumps(row, ensure_ascii=False))
+        else {UNSTORABLE_ROW_KEY: json.dumps(row, ensure_ascii=True)}
+        for row in rows
+    ]
+    return json.dumps(safe, ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _ConstantJson:
+    """A ``dumps`` for psycopg's Jsonb that returns text serialised (and checked) beforehand."""
+
+    text: str
+
+    def __call__(self, _obj: Any) -> str:
+        return self.text
+
+
 def land_pages(
     conn: Connection,
     schema: str,
@@ -79,7 +121,8 @@ def land_pages(
             (integration, report_id),
         )
         for index, rows in enumerate(pages):
-            conn.execute(insert, (integration, report_kind, report_id, index, len(rows), Jsonb(list(rows))))
+            body = Jsonb(None, dumps=_ConstantJson(storable_json(rows)))
+            conn.execute(insert, (integration, report_kind, report_id, index, len(rows), body))
             page_count += 1
             row_count += len(rows)
     return LandedReport(page_count, row_count)
