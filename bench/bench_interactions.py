@@ -30,6 +30,8 @@ import psycopg
 import requests
 import yaml
 
+from acdflow.warehouse.embedded import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / ".acdflow" / "bench"
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
@@ -37,16 +39,8 @@ INTERVAL_START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)  # 12:00 in Los Angel
 STEPS = ("authenticate", "trigger_report", "wait_for_report", "extract", "transform", "load", "aggregate_aht")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_simulator(scale: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     clock = (INTERVAL_START + timedelta(hours=6)).isoformat()
     proc = subprocess.Popen(
         [

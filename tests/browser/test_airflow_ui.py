@@ -47,6 +47,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from acdflow.warehouse.embedded import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / ".acdflow" / "artifacts" / "browser"
 
@@ -87,12 +89,6 @@ class DemoAirflow:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(2)
@@ -107,7 +103,7 @@ def _tail(path: Path, chars: int = 4000) -> str:
 def demo_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAirflow]:
     """``acdflow demo airflow`` as ``make airflow`` runs it, on a free port; stopped with SIGTERM."""
     root = tmp_path_factory.mktemp("demo-airflow")
-    port = _free_port()
+    port = free_port()
     log = root.parent / f"{root.name}.log"
     # The suite's conftest points AIRFLOW_* at its own scratch home; the demo must not inherit that.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from psycopg import sql
 
 from acdflow.config import REPO_ROOT
 from acdflow.local.sample import DEMO_ROOT, FIFTEEN, NAME, SampleStack, floor_interval
+from acdflow.warehouse.embedded import free_port
 
 Printer = Callable[[str], None]
 
@@ -345,8 +345,8 @@ def _serve_airflow(root: Path, port: int, out: Printer) -> int:
             "AIRFLOW__API__PORT": str(port),
             # The log servers' default ports (8793, 8794) are often taken by another Airflow on the
             # same machine: the bind then fails and the UI would ask that other Airflow for logs.
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         }
@@ -400,12 +400,6 @@ def _serve_airflow(root: Path, port: int, out: Printer) -> int:
             url_file.unlink(missing_ok=True)
             _stop_standalone(proc)
             log.close()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _stop_standalone(proc: subprocess.Popen[bytes]) -> None:

@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from acdflow.config import REPO_ROOT
+from acdflow.warehouse.embedded import free_port
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 ADMIN_USER = "admin"
@@ -57,14 +58,6 @@ def sqlalchemy_url(conninfo: str) -> str:
         f"postgresql+psycopg://{user}{password}@{parts.get('host', '127.0.0.1')}:"
         f"{parts.get('port', 5432)}/{parts.get('dbname', 'postgres')}"
     )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

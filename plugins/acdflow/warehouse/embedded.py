@@ -31,7 +31,8 @@ def _bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-def _free_port(host: str = "127.0.0.1") -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now (loopback by default)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
@@ -68,7 +69,7 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path, port: int | None = None, *, keep_data: bool = False) -> None:
         self.data_dir = Path(data_dir).resolve()
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.keep_data = keep_data
         self._user = _run_as()
         self._started = False
