@@ -23,6 +23,7 @@ from typing import Any
 
 from acdflow.local.runner import LocalAirflow, ensure_database
 from acdflow.sim import SimConfig, Simulator
+from acdflow.warehouse.connection import airflow_conn_from_uri
 from acdflow.warehouse.embedded import EmbeddedPostgres
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,9 +135,6 @@ def main() -> int:
     )
     print(f"clear-a-day benchmark: {RUNS} intervals of {first:%Y-%m-%d}, {args.scale:,} interactions/day")
     with EmbeddedPostgres(WORK / "pg") as pg, sim.serve(host="127.0.0.1", port=0) as server:
-        import psycopg
-
-        parts = psycopg.conninfo.conninfo_to_dict(pg.uri)
         env = {
             "AIRFLOW_CONN_EIGHTBYEIGHT_BENCH": json.dumps(
                 {
@@ -147,15 +145,7 @@ def main() -> int:
                     "extra": {"region": "us", "timezone": "America/Chicago"},
                 }
             ),
-            "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(
-                {
-                    "conn_type": "postgres",
-                    "host": parts["host"],
-                    "port": int(parts["port"]),
-                    "login": parts["user"],
-                    "schema": parts["dbname"],
-                }
-            ),
+            "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(airflow_conn_from_uri(pg.uri)),
             "ACDFLOW_INTEGRATIONS": str(config),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",

@@ -30,6 +30,7 @@ import psycopg
 import requests
 import yaml
 
+from acdflow.warehouse.connection import airflow_conn_from_uri
 from acdflow.warehouse.embedded import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,7 +80,6 @@ def _start_simulator(scale: int) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def _env(base: str, warehouse_uri: str, config: Path) -> dict[str, str]:
-    parts = psycopg.conninfo.conninfo_to_dict(warehouse_uri)
     return {
         "AIRFLOW_CONN_EIGHTBYEIGHT_BENCH": json.dumps(
             {
@@ -90,15 +90,7 @@ def _env(base: str, warehouse_uri: str, config: Path) -> dict[str, str]:
                 "extra": {"region": "us", "timezone": "America/Los_Angeles"},
             }
         ),
-        "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(
-            {
-                "conn_type": "postgres",
-                "host": parts["host"],
-                "port": int(parts["port"]),
-                "login": parts["user"],
-                "schema": parts["dbname"],
-            }
-        ),
+        "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(airflow_conn_from_uri(warehouse_uri)),
         "ACDFLOW_INTEGRATIONS": str(config),
     }
 

@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 
 from acdflow.config import IntegrationSpec, WarehouseSpec, parse_config
 from acdflow.sim import SimConfig, Simulator
+from acdflow.warehouse.connection import airflow_conn_from_uri
 
 FIFTEEN = timedelta(minutes=15)
 CLIENT_ID = "e2e-client"
@@ -82,15 +83,7 @@ class Pipeline:
             "host": self.base_url,
             "extra": extra,
         }
-        parts = psycopg.conninfo.conninfo_to_dict(self.warehouse_uri)
-        warehouse = {
-            "conn_type": "postgres",
-            "host": parts.get("host"),
-            "port": int(parts.get("port") or 5432),
-            "login": parts.get("user"),
-            "password": parts.get("password"),
-            "schema": parts.get("dbname"),
-        }
+        warehouse = airflow_conn_from_uri(self.warehouse_uri)
         return {
             f"AIRFLOW_CONN_{self.conn_id.upper()}": json.dumps(eight),
             f"AIRFLOW_CONN_{self.warehouse_conn_id.upper()}": json.dumps(warehouse),

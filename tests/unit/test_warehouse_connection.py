@@ -5,7 +5,7 @@ import json
 import psycopg
 import pytest
 
-from acdflow.warehouse.connection import uri_from_airflow_conn
+from acdflow.warehouse.connection import airflow_conn_from_uri, uri_from_airflow_conn
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,21 @@ def test_warehouse_is_a_real_postgres(warehouse_uri: str) -> None:
         conn.execute("CREATE TEMP TABLE t (x int)")
         conn.execute("INSERT INTO t VALUES (1), (2)")
         assert conn.execute("SELECT sum(x) FROM t").fetchone() == (3,)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "postgresql://loader:s%40cret@db.example.org:6543/wfm",
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+    ],
+)
+def test_airflow_conn_from_uri_round_trips(uri: str) -> None:
+    conn = airflow_conn_from_uri(uri, description="warehouse")
+    assert conn["conn_type"] == "postgres"
+    assert conn["description"] == "warehouse"
+    assert uri_from_airflow_conn(json.dumps(conn)) == uri
+
+
+def test_airflow_conn_from_uri_leaves_out_an_absent_password() -> None:
+    assert "password" not in airflow_conn_from_uri("postgresql://postgres@127.0.0.1:5432/postgres")

@@ -14,10 +14,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import psycopg
 import yaml
 
 from acdflow.config import REPO_ROOT, IntegrationSpec, WarehouseSpec, parse_config
+from acdflow.warehouse.connection import airflow_conn_from_uri
 
 DEMO_ROOT = REPO_ROOT / ".acdflow" / "demo"
 NAME = "demo"
@@ -119,7 +119,6 @@ class SampleStack:
 
     def connections(self) -> dict[str, dict[str, Any]]:
         """The two Airflow connections, in the JSON form of ``AIRFLOW_CONN_*`` and ``connections import``."""
-        parts = psycopg.conninfo.conninfo_to_dict(self.warehouse_uri)
         return {
             CONN_ID: {
                 "conn_type": "eightbyeight",
@@ -131,14 +130,9 @@ class SampleStack:
                 # case, but the UI's edit form shows no region for a value outside its choices.
                 "extra": json.dumps({"region": REGION.upper(), "timezone": TIMEZONE}),
             },
-            WAREHOUSE_CONN_ID: {
-                "conn_type": "postgres",
-                "description": "WFM warehouse (embedded PostgreSQL)",
-                "host": str(parts.get("host", "127.0.0.1")),
-                "port": int(str(parts.get("port") or 5432)),
-                "login": str(parts.get("user") or "postgres"),
-                "schema": str(parts.get("dbname") or "postgres"),
-            },
+            WAREHOUSE_CONN_ID: airflow_conn_from_uri(
+                self.warehouse_uri, description="WFM warehouse (embedded PostgreSQL)"
+            ),
         }
 
     def env(self) -> dict[str, str]:

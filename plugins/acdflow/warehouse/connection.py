@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 _POSTGRES_SCHEMES = {"postgres", "postgresql"}
@@ -28,3 +29,23 @@ def uri_from_airflow_conn(value: str) -> str:
     if parts.scheme not in _POSTGRES_SCHEMES:
         raise ValueError(f"warehouse connection must be a postgres URI, got scheme {parts.scheme!r}")
     return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def airflow_conn_from_uri(uri: str, *, description: str | None = None) -> dict[str, Any]:
+    """The JSON form of an Airflow ``postgres`` connection (``AIRFLOW_CONN_*``, ``connections
+    import``) for a libpq URI: the inverse of :func:`uri_from_airflow_conn`."""
+    import psycopg
+
+    parts = psycopg.conninfo.conninfo_to_dict(uri)
+    conn: dict[str, Any] = {
+        "conn_type": "postgres",
+        "host": str(parts.get("host") or "127.0.0.1"),
+        "port": int(str(parts.get("port") or 5432)),
+        "login": str(parts.get("user") or "postgres"),
+        "schema": str(parts.get("dbname") or "postgres"),
+    }
+    if parts.get("password"):
+        conn["password"] = str(parts["password"])
+    if description:
+        conn["description"] = description
+    return conn
