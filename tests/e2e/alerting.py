@@ -5,43 +5,18 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from acdflow.local.webhook import WebhookReceiver as Receiver
 from tests.e2e.harness import Pipeline, start_pipeline, utc
 
 FIRST = utc("2026-11-10T18:00:00+00:00")
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 that keeps every JSON body it is sent."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = int(self.server.server_address[1])
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 class Mailbox:
@@ -55,9 +30,8 @@ class Mailbox:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.server.shutdown()
+    with Receiver() as r:
+        yield r
 
 
 @pytest.fixture
@@ -106,9 +80,7 @@ def alerting_pipeline(
     def env() -> dict[str, str]:
         return {
             **base_env(),
-            "AIRFLOW_CONN_ALERT_WEBHOOK": json.dumps(
-                {"conn_type": "http", "host": "127.0.0.1", "port": receiver.port, "schema": "http"}
-            ),
+            "AIRFLOW_CONN_ALERT_WEBHOOK": json.dumps(receiver.airflow_conn()),
             "AIRFLOW_CONN_ALERT_SMTP": json.dumps(
                 {
                     "conn_type": "smtp",
