@@ -15,13 +15,23 @@ from acdflow.warehouse import store
 log = logging.getLogger(__name__)
 
 
+def _api_stats(client: Any) -> dict[str, Any]:
+    """The client's request accounting for ``load_runs``: how many requests this task sent, how
+    many of them were retries and how many were answered 429."""
+    return {
+        "api_requests": client.stats.requests_sent,
+        "api_retries": client.stats.retries,
+        "rate_limited": client.stats.rate_limited,
+    }
+
+
 def authenticate(spec: IntegrationSpec, run: RunInfo) -> dict[str, Any]:
     from acdflow.runtime import eightbyeight_client
 
     client = eightbyeight_client(spec.conn_id, spec.name)
     client.authenticate()
     log.info("8x8 credentials of integration %s accepted", spec.name)
-    return {"authenticated": True, "api_requests": client.stats.requests_sent}
+    return {"authenticated": True, **_api_stats(client)}
 
 
 def trigger_report(
@@ -67,7 +77,7 @@ def trigger_report(
         "window_start": start.isoformat(),
         "window_end": end.isoformat(),
         **request,
-        "api_requests": client.stats.requests_sent,
+        **_api_stats(client),
     }
 
 
@@ -103,7 +113,7 @@ def wait_for_report(spec: IntegrationSpec, triggered: dict[str, Any]) -> dict[st
         "report_id": report_id,
         "recreated": recreated,
         "total_elements": first.total_elements if first is not None else 0,
-        "api_requests": client.stats.requests_sent,
+        **_api_stats(client),
     }
 
 
@@ -132,8 +142,7 @@ def extract(
         "report_id": report_id,
         "pages": landed.pages,
         "rows_fetched": landed.rows,
-        "api_requests": client.stats.requests_sent,
-        "api_retries": client.stats.retries,
+        **_api_stats(client),
     }
 
 
