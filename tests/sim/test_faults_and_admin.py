@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from acdflow.sim import FaultSpec, SimConfig, SimServer, Simulator
+from acdflow.sim.faults import FaultInjector
 
 from .helpers import AGENT_STATUS, INTERACTIONS, NOW, Api, body, items
 
@@ -236,3 +237,17 @@ def test_admin_endpoints(server: SimServer, sim: Simulator) -> None:
     assert token
     assert requests.get(f"{base}/nope", timeout=5).status_code == 404
     assert all(not r.path.startswith("/_sim") for r in sim.request_log())
+
+
+def test_latency_ms_with_a_rate_delays_only_the_latency_faults() -> None:
+    injector = FaultInjector(1, "rate=0.2;kinds=latency,503;latency_ms=700;seed=9")
+    decisions = [injector.decide("/api/v1/agents", token_endpoint=False) for _ in range(500)]
+    delayed = [d for d in decisions if d.latency_ms]
+    untouched = [d for d in decisions if d.kind is None]
+    # About a tenth are latency faults (rate 0.2, two kinds); the rest are not slowed down.
+    assert 20 < len(delayed) < 90
+    assert all(d.kind == "latency" and d.latency_ms == 700 for d in delayed)
+    assert len(untouched) > 300
+    assert all(d.latency_ms == 0 for d in untouched)
+    alone = FaultInjector(1, "latency_ms=700")
+    assert all(alone.decide("/api/v1/agents", token_endpoint=False).latency_ms == 700 for _ in range(20))

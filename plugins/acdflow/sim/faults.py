@@ -14,7 +14,8 @@ Grammar: ``key=value`` pairs separated by ``;`` (whitespace ignored, empty spec 
   ``reset`` (close the socket without any response), ``revoke`` (revoke every token, then 401
   ``Invalid access token`` on that request; on the token endpoint ``revoke`` is not applicable and
   the request passes).
-* ``latency_ms`` alone (without ``rate``) delays every eligible request.
+* ``latency_ms`` alone (without ``rate``) delays every eligible request; with ``rate`` it is only
+  the delay of the ``latency`` fault.
 * ``failed_reports=N`` — the next N detailed-report creates answer ``FAILED``;
   ``failed_report_rate`` — each create fails with that probability.
 * ``malformed_rate`` — share of rows that are malformed, decided per record by a hash of
@@ -212,7 +213,9 @@ class FaultInjector:
                 decision.kind = self._rng.choice(spec.kinds)
             if decision.kind == "revoke" and token_endpoint:
                 decision.kind = None
-            if decision.kind == "latency" or (decision.kind is None and spec.latency_ms and eligible):
+            # With a rate, latency_ms is the delay of the `latency` fault only; alone it slows everything.
+            blanket = spec.latency_ms > 0 and spec.rate == 0
+            if decision.kind == "latency" or (decision.kind is None and blanket and eligible):
                 decision.latency_ms = spec.latency_ms or 1000
                 if decision.kind is None:
                     decision.kind = "latency"
