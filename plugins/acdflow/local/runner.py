@@ -33,6 +33,16 @@ from acdflow.warehouse.embedded import free_port
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 ADMIN_USER = "admin"
 
+# Runs an Airflow component after importing modules: the LocalExecutor forks its workers from the
+# scheduler and every task from a worker, so what the scheduler imported once, no task imports again.
+_PRELOAD_THEN_RUN = (
+    "import importlib, runpy, sys\n"
+    "for name in filter(None, sys.argv[1].split(',')):\n"
+    "    importlib.import_module(name)\n"
+    "sys.argv = ['airflow', *sys.argv[2:]]\n"
+    "runpy.run_module('airflow', run_name='__main__', alter_sys=True)\n"
+)
+
 
 class AirflowStackError(RuntimeError):
     """A local Airflow component did not start or a command against it failed."""
@@ -70,6 +80,8 @@ class LocalAirflow:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     dags_folder: Path = REPO_ROOT / "dags"
     parallelism: int = 8
+    # Modules the scheduler imports before it forks the LocalExecutor's workers (see _PRELOAD_THEN_RUN).
+    preload: tuple[str, ...] = ()
     _procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
     _logs: list[IO[bytes]] = field(default_factory=list, init=False)
 
@@ -164,8 +176,11 @@ class LocalAirflow:
         for name in components:
             log = (logs / f"{name}.log").open("ab")
             self._logs.append(log)
+            command = [sys.executable, "-m", "airflow", name]
+            if name == "scheduler" and self.preload:
+                command = [sys.executable, "-c", _PRELOAD_THEN_RUN, ",".join(self.preload), name]
             self._procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "airflow", name],
+                command,
                 env=self.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
