@@ -292,24 +292,20 @@ def publish_interactions(
             render("interactions/publish_rejected.sql", schema),
             {**params, "source": "interactions", "interval_start": interval_start},
         ).rowcount
+        # One pass over the staged rows for both figures.
         staged_row = conn.execute(
             sql.SQL(
-                "SELECT count(*) FROM {}.stg_interactions WHERE integration = %s AND report_id = %s"
+                "SELECT count(*), coalesce(array_agg(DISTINCT interval_start ORDER BY interval_start),"
+                " '{{}}') FROM {}.stg_interactions WHERE integration = %s AND report_id = %s"
             ).format(ident),
             (integration, report_id),
         ).fetchone()
-        intervals = conn.execute(
-            sql.SQL(
-                "SELECT DISTINCT interval_start FROM {}.stg_interactions"
-                " WHERE integration = %s AND report_id = %s ORDER BY 1"
-            ).format(ident),
-            (integration, report_id),
-        ).fetchall()
+    staged, intervals = staged_row if staged_row else (0, [])
     return PublishResult(
         changed=max(changed, 0),
-        staged=int(staged_row[0]) if staged_row else 0,
+        staged=int(staged),
         rejected_new=max(rejected_new, 0),
-        intervals=tuple(row[0] for row in intervals),
+        intervals=tuple(intervals),
     )
 
 
