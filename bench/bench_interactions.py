@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / ".acdflow" / "bench"
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
 INTERVAL_START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)  # 12:00 in Los Angeles: peak traffic
+REPEATS = 3  # tries per load contender; the best counts
 STEPS = ("authenticate", "trigger_report", "wait_for_report", "extract", "transform", "load", "aggregate_aht")
 
 
@@ -222,7 +223,9 @@ def _transform_vs_json(base: str, report_id: int) -> dict[str, Any]:
 
 
 def _load_vs_copy_and_to_sql(uri: str, schema: str) -> dict[str, Any]:
-    """Publish (staging → interactions) vs raw COPY of the same rows vs pandas to_sql."""
+    """Publish (staging → interactions) vs raw COPY of the same rows vs pandas to_sql, and vs a
+    plain ``INSERT … SELECT`` of the staged rows without any key check (the ceiling of a load
+    into that table). Each is timed REPEATS times into a freshly truncated table; the best counts."""
     import pandas as pd
     import sqlalchemy
     from psycopg import sql
@@ -245,58 +248,88 @@ def _load_vs_copy_and_to_sql(uri: str, schema: str) -> dict[str, Any]:
         "finished_time",
         "report_id",
     )
+    ident = sql.Identifier(schema)
+    column_list = sql.SQL(", ").join(map(sql.Identifier, cols))
+
+    def truncate(conn: psycopg.Connection[Any], table: str) -> None:
+        # TRUNCATE, not DELETE, which would leave dead rows; the checkpoint keeps one try's
+        # writes from being flushed during the next.
+        conn.execute(sql.SQL("TRUNCATE {}.{}").format(ident, sql.Identifier(table)))
+        conn.execute("CHECKPOINT")
+
+    def best(conn: psycopg.Connection[Any], table: str, fn: Callable[[], Any]) -> tuple[float, Any]:
+        tries = []
+        for _ in range(REPEATS):
+            truncate(conn, table)
+            tries.append(_timed(fn))
+        return min(tries, key=lambda t: t[0])
+
     with psycopg.connect(uri, autocommit=True) as conn:
-        rows = conn.execute(
-            sql.SQL("SELECT {} FROM {}.interactions").format(
-                sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier(schema)
-            )
-        ).fetchall()
-        # A clean table, like the baselines get: TRUNCATE, not DELETE, which would leave dead rows.
-        conn.execute(sql.SQL("TRUNCATE {}.interactions").format(sql.Identifier(schema)))
+        rows = conn.execute(sql.SQL("SELECT {} FROM {}.interactions").format(column_list, ident)).fetchall()
+        integration = rows[0][0]
         store.stage_interactions(
-            conn, schema, integration=rows[0][0], report_id=999, records=(r[1:13] for r in rows), rejected=()
+            conn, schema, integration=integration, report_id=999, records=(r[1:13] for r in rows), rejected=()
         )
 
         def publish() -> int:
             return store.publish_interactions(
-                conn, schema, integration=rows[0][0], report_id=999, interval_start=INTERVAL_START
+                conn, schema, integration=integration, report_id=999, interval_start=INTERVAL_START
             ).changed
 
-        load_seconds, changed = _timed(publish)
+        load_seconds, changed = best(conn, "interactions", publish)
         assert changed == len(rows), (changed, len(rows))
         reload_seconds, unchanged = _timed(publish)
         # The baselines write into tables just like interactions (keys, indexes, checks), so all
-        # three pay the same index maintenance.
-        for table in ("bench_copy", "bench_to_sql"):
+        # of them pay the same index maintenance.
+        for table in ("bench_copy", "bench_to_sql", "bench_plain"):
             conn.execute(
                 sql.SQL("CREATE TABLE {}.{} (LIKE {}.interactions INCLUDING ALL)").format(
-                    sql.Identifier(schema), sql.Identifier(table), sql.Identifier(schema)
+                    ident, sql.Identifier(table), ident
                 )
             )
+
+        def plain_insert() -> None:
+            # In key order, as the load writes: the fastest way into this table we know of.
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {}.bench_plain ({}) SELECT {} FROM {}.stg_interactions"
+                    " WHERE integration = %s AND report_id = 999 ORDER BY interaction_id"
+                ).format(ident, column_list, column_list, ident),
+                (integration,),
+            )
+
+        plain_seconds, _ = best(conn, "bench_plain", plain_insert)
 
         def raw_copy() -> None:
             with conn.transaction():
                 store.copy_rows(conn, schema, "bench_copy", cols, rows)
 
-        copy_seconds, _ = _timed(raw_copy)
-    frame = pd.DataFrame(rows, columns=list(cols))
-    engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg://"))
-    to_sql_seconds, _ = _timed(
-        lambda: frame.to_sql("bench_to_sql", engine, schema=schema, index=False, if_exists="append")
-    )
-    engine.dispose()
+        copy_seconds, _ = best(conn, "bench_copy", raw_copy)
+        frame = pd.DataFrame(rows, columns=list(cols))
+        engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg://"))
+        to_sql_seconds, _ = best(
+            conn,
+            "bench_to_sql",
+            lambda: frame.to_sql("bench_to_sql", engine, schema=schema, index=False, if_exists="append"),
+        )
+        engine.dispose()
     n = len(rows)
     return {
         "rows": n,
+        "repeats": REPEATS,
         "load_seconds": load_seconds,
         "reload_unchanged_seconds": reload_seconds,
+        "plain_insert_seconds": plain_seconds,
         "copy_seconds": copy_seconds,
         "to_sql_seconds": to_sql_seconds,
         "load_rows_per_s": n / load_seconds,
+        "plain_insert_rows_per_s": n / plain_seconds,
         "copy_rows_per_s": n / copy_seconds,
         "to_sql_rows_per_s": n / to_sql_seconds,
+        "load_vs_plain_insert": load_seconds / plain_seconds,
         "load_vs_copy": load_seconds / copy_seconds,
         "to_sql_vs_load": to_sql_seconds / load_seconds,
+        "to_sql_vs_plain_insert": to_sql_seconds / plain_seconds,
         "reload_changed": unchanged,
     }
 
@@ -444,6 +477,11 @@ def _print(r: dict[str, Any]) -> None:
         f"raw COPY {ld['copy_rows_per_s']:,.0f} rows/s -> {ld['load_vs_copy']:.2f}x COPY (target <= 2x); "
         f"pandas to_sql {ld['to_sql_rows_per_s']:,.0f} rows/s -> load is {ld['to_sql_vs_load']:.1f}x faster "
         "(target >= 10x)"
+    )
+    print(
+        f"  ceiling: plain INSERT ... SELECT of the staged rows, no key check "
+        f"{ld['plain_insert_rows_per_s']:,.0f} rows/s -> load is {ld['load_vs_plain_insert']:.2f}x its time; "
+        f"to_sql is {ld['to_sql_vs_plain_insert']:.1f}x slower than this ceiling"
     )
     print(
         f"  re-load of unchanged rows: {ld['reload_unchanged_seconds']:.2f} s,"
