@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-clear-day clean help
+.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-clear-day soak clean help
 
 help:
 	@echo "make test      lint, type-check and run the test suite (bootstraps .venv from uv.lock)"
@@ -20,6 +20,7 @@ help:
 	@echo "make airflow   airflow standalone with the demo integration (UI on http://127.0.0.1:8080)"
 	@echo "make test-e2e  opt-in tests under a real scheduler and in a headless browser"
 	@echo "make bench     benchmarks (not tests)"
+	@echo "make soak      a simulated day of three integrations under faults and a real scheduler (~40 min)"
 	@echo "make requirements  regenerate requirements.txt (Astro) from uv.lock"
 
 $(UV):
@@ -75,6 +76,11 @@ bench: venv
 # The clear-a-day benchmark alone (a real scheduler; the longest part of make bench).
 bench-clear-day: venv
 	$(BIN)/python bench/bench_clear_day.py
+
+# Three integrations import a simulated day each (100,000 interactions, 300 agents) under a real
+# scheduler while 5 % of requests fail; the warehouse is then compared with the ground truth.
+soak: venv
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) .tools .acdflow .pytest_cache .mypy_cache .ruff_cache

@@ -94,6 +94,7 @@ class RejectedAgentStatus:
     time: datetime
     status: str
     kind: str
+    status_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,11 @@ class GroundTruth:
                 if kind is not None:
                     rejected.append(
                         RejectedAgentStatus(
-                            copy.agent.agent_id, from_ms(copy.time_ms), self._status_as_sent(copy), kind
+                            copy.agent.agent_id,
+                            from_ms(copy.time_ms),
+                            self._status_as_sent(copy),
+                            kind,
+                            copy.code.name if copy.code else None,
                         )
                     )
             good = [c for c, k in zip(copies, kinds, strict=True) if k is None]
