@@ -39,7 +39,7 @@ import shutil
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -267,6 +267,31 @@ def _direction(value: str) -> str:
     return {"inbounddir": "inbound", "outbounddir": "outbound"}.get(value.lower(), value.lower())
 
 
+def _keyed(
+    rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any], value: Callable[[dict[str, Any]], Any]
+) -> tuple[dict[Any, Any], int]:
+    """Warehouse rows by key, and how many keys came more than once."""
+    have: dict[Any, Any] = {}
+    duplicates = 0
+    for r in rows:
+        k = key(r)
+        duplicates += k in have
+        have[k] = value(r)
+    return have, duplicates
+
+
+def _diff(want: dict[Any, Any], have: dict[Any, Any], duplicates: int) -> dict[str, int]:
+    """The ground truth against the warehouse, key by key."""
+    return {
+        "expected": len(want),
+        "loaded": len(have),
+        "missing": len(want.keys() - have.keys()),
+        "unexpected": len(have.keys() - want.keys()),
+        "mismatched": sum(1 for k in want.keys() & have.keys() if want[k] != have[k]),
+        "duplicates": duplicates,
+    }
+
+
 def _interactions(uri: str, sim: Simulator, tenant: Tenant, start: datetime, end: datetime) -> dict[str, Any]:
     truth = sim.ground_truth(tenant.tenant_id)
     want = {}
@@ -282,12 +307,7 @@ def _interactions(uri: str, sim: Simulator, tenant: Tenant, start: datetime, end
         start,
         end,
     )
-    have: dict[str, dict[str, Any]] = {}
-    duplicates = 0
-    for r in rows:
-        key = r.pop("interaction_id")
-        duplicates += key in have
-        have[key] = r
+    have, duplicates = _keyed(rows, lambda r: r.pop("interaction_id"), lambda r: r)
     aht_rows = _query(
         uri,
         "SELECT interval_start, queue_name, channel, handled_count, handling_ms_sum, aht_seconds"
@@ -309,12 +329,7 @@ def _interactions(uri: str, sim: Simulator, tenant: Tenant, start: datetime, end
         for a in truth.interval_aht(start, end)
     }
     return {
-        "expected": len(want),
-        "loaded": len(have),
-        "missing": len(want.keys() - have.keys()),
-        "unexpected": len(have.keys() - want.keys()),
-        "mismatched": sum(1 for k in want.keys() & have.keys() if want[k] != have[k]),
-        "duplicates": duplicates,
+        **_diff(want, have, duplicates),
         "filtered_malformed": len(truth.filtered_by_malformation(start, end)),
         "aht_rows": len(want_aht),
         "aht_mismatches": len(want_aht.keys() ^ got_aht.keys())
@@ -341,19 +356,13 @@ def _agent_statuses(
         start,
         end,
     )
-    have: dict[tuple[str, datetime], tuple[Any, ...]] = {}
-    duplicates = 0
-    for r in rows:
-        key = (r["agent_id"], r["start_time"])
-        duplicates += key in have
-        have[key] = (r["agent_name"], r["status"], r["status_code"], r["status_name"], r["end_time"])
+    have, duplicates = _keyed(
+        rows,
+        lambda r: (r["agent_id"], r["start_time"]),
+        lambda r: (r["agent_name"], r["status"], r["status_code"], r["status_name"], r["end_time"]),
+    )
     return {
-        "expected": len(want),
-        "loaded": len(have),
-        "missing": len(want.keys() - have.keys()),
-        "unexpected": len(have.keys() - want.keys()),
-        "mismatched": sum(1 for k in want.keys() & have.keys() if want[k] != have[k]),
-        "duplicates": duplicates,
+        **_diff(want, have, duplicates),
         "agents": len({k[0] for k in have}),
     }
 
