@@ -39,10 +39,10 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy plugins/acdflow
+	$(BIN)/mypy plugins/acdflow dev/acdflow_dev
 
 check-requirements: venv
-	@$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-header --quiet -o .acdflow-requirements.check
+	@$(UV) export --frozen --no-dev --no-hashes --no-emit-workspace --no-header --quiet -o .acdflow-requirements.check
 	@if ! diff -q requirements.txt .acdflow-requirements.check >/dev/null; then \
 		rm -f .acdflow-requirements.check; \
 		echo "requirements.txt is out of sync with uv.lock: run 'make requirements'"; exit 1; fi
@@ -50,7 +50,7 @@ check-requirements: venv
 	@echo "requirements.txt matches uv.lock"
 
 requirements: $(UV)
-	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-header --quiet -o requirements.txt
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-workspace --no-header --quiet -o requirements.txt
 
 unit: venv
 	$(BIN)/python -m pytest
@@ -58,10 +58,10 @@ unit: venv
 test: lint typecheck check-requirements unit
 
 demo: venv
-	$(BIN)/acdflow demo run
+	$(BIN)/acdflow-dev demo run
 
 airflow: venv
-	$(BIN)/acdflow demo airflow
+	$(BIN)/acdflow-dev demo airflow
 
 # Opt-in end-to-end tests: a real Airflow scheduler (several minutes) and a headless browser
 # (Debian's chromium and chromium-driver; skipped with a reason when they are not installed).

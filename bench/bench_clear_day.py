@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from acdflow.local.runner import LocalAirflow, ensure_database
-from acdflow.sim import SimConfig, Simulator
 from acdflow.warehouse.connection import airflow_conn_from_uri
-from acdflow.warehouse.embedded import EmbeddedPostgres
+from acdflow_dev.embedded import EmbeddedPostgres
+from acdflow_dev.local.runner import LocalAirflow, ensure_database
+from acdflow_dev.sim import SimConfig, Simulator
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -31,7 +31,7 @@ import requests
 import yaml
 
 from acdflow.warehouse.connection import airflow_conn_from_uri
-from acdflow.warehouse.embedded import free_port
+from acdflow_dev.embedded import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / ".acdflow" / "bench"
@@ -392,7 +392,7 @@ def main() -> int:
         _task_process(args.task, args.state)
         return 0
 
-    from acdflow.warehouse.embedded import EmbeddedPostgres
+    from acdflow_dev.embedded import EmbeddedPostgres
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     tmp = OUT_DIR / "tmp"

@@ -86,9 +86,9 @@ def run(poll_s: float, duration_s: float, scale: int, seed: int, zone: str, regi
     from acdflow.eightbyeight.client import EightByEightClient
     from acdflow.eightbyeight.settings import EightByEightSettings
     from acdflow.pipeline import live_status as loop
-    from acdflow.sim import SimConfig, Simulator
     from acdflow.warehouse import store
-    from acdflow.warehouse.embedded import EmbeddedPostgres
+    from acdflow_dev.embedded import EmbeddedPostgres
+    from acdflow_dev.sim import SimConfig, Simulator
 
     sim = Simulator(
         SimConfig.single(

@@ -13,7 +13,7 @@ Not a test (it takes about 40 minutes): a run whose table misses the bar exits 1
   through the simulator (about 1,500 rows/s in Python) seventeen times. Re-reads still overlap, so
   every interval is loaded more than once and must stay exact.
 * Airflow: scheduler, DAG processor, triggerer and API server with the LocalExecutor, metadata in
-  the embedded PostgreSQL (``acdflow.local.runner``). The interactions and agent-status DAGs of the
+  the embedded PostgreSQL (``acdflow_dev.local.runner``). The interactions and agent-status DAGs of the
   three integrations catch up the day at once; the live DAGs stay paused (they poll the present).
 * Faults, per simulator: ``--fault-rate`` of all token and metrics requests fail with 429 +
   ``Retry-After``, 500/502/503/504, a slow answer, a connection reset or a revocation of every
@@ -51,12 +51,12 @@ import yaml
 from psycopg.rows import dict_row
 
 from acdflow.config import load_config
-from acdflow.local.runner import LocalAirflow, ensure_database
-from acdflow.local.webhook import WebhookReceiver
-from acdflow.sim import SimConfig, Simulator
-from acdflow.sim.config import TenantConfig
 from acdflow.warehouse.connection import airflow_conn_from_uri
-from acdflow.warehouse.embedded import EmbeddedPostgres
+from acdflow_dev.embedded import EmbeddedPostgres
+from acdflow_dev.local.runner import LocalAirflow, ensure_database
+from acdflow_dev.local.webhook import WebhookReceiver
+from acdflow_dev.sim import SimConfig, Simulator
+from acdflow_dev.sim.config import TenantConfig
 
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / ".acdflow" / "bench"

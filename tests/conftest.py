@@ -52,7 +52,7 @@ def warehouse_uri() -> Iterator[str]:
 
         yield uri_from_airflow_conn(configured)
         return
-    from acdflow.warehouse.embedded import EmbeddedPostgres
+    from acdflow_dev.embedded import EmbeddedPostgres
 
     with EmbeddedPostgres(TMP_ROOT / f"pg-test-{os.getpid()}") as server:
         yield server.uri

@@ -14,9 +14,7 @@ from collections.abc import Sequence
 # group name -> module exposing ``register(subparsers)``; each registered parser sets ``func``.
 _GROUPS: dict[str, str] = {
     "db": "acdflow.warehouse.cli",
-    "demo": "acdflow.local.demo",
     "integrations": "acdflow.integrations_cli",
-    "sim": "acdflow.sim.cli",
 }
 
 

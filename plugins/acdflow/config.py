@@ -10,7 +10,6 @@ import error (see ``dags/acdflow_config_errors.py``) while the valid integration
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,9 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG_PATH = REPO_ROOT / "include" / "integrations.yaml"
-CONFIG_PATH_ENV = "ACDFLOW_INTEGRATIONS"
+from acdflow.resources import integrations_file
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 CONN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
@@ -143,8 +140,7 @@ class ConfigResult:
 
 
 def config_path() -> Path:
-    override = os.environ.get(CONFIG_PATH_ENV)
-    return Path(override) if override else DEFAULT_CONFIG_PATH
+    return integrations_file()
 
 
 class _Invalid(Exception):

@@ -1,6 +1,6 @@
 """The Airflow UI that ``make airflow`` serves, driven in headless Chromium.
 
-A module fixture starts ``acdflow demo airflow`` (embedded PostgreSQL, the 8x8 simulator and
+A module fixture starts ``acdflow-dev demo airflow`` (embedded PostgreSQL, the 8x8 simulator and
 ``airflow standalone`` with the sample integration ``demo``) on a free port. The tests sign in through
 the login form like a user, find the integration's three DAGs, trigger ``demo__interactions`` from
 its Trigger dialog and wait for that run to succeed (seen in the UI, confirmed through the REST
@@ -47,7 +47,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from acdflow.warehouse.embedded import free_port
+from acdflow_dev.embedded import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / ".acdflow" / "artifacts" / "browser"
@@ -101,7 +101,7 @@ def _tail(path: Path, chars: int = 4000) -> str:
 
 @pytest.fixture(scope="module")
 def demo_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAirflow]:
-    """``acdflow demo airflow`` as ``make airflow`` runs it, on a free port; stopped with SIGTERM."""
+    """``acdflow-dev demo airflow`` as ``make airflow`` runs it, on a free port; stopped with SIGTERM."""
     root = tmp_path_factory.mktemp("demo-airflow")
     port = free_port()
     log = root.parent / f"{root.name}.log"
@@ -110,7 +110,7 @@ def demo_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAirfl
     with log.open("wb") as out:
         command = ["demo", "airflow", "--root", str(root), "--port", str(port)]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "acdflow.cli", *command],
+            [sys.executable, "-m", "acdflow_dev.cli", *command],
             cwd=REPO_ROOT,
             env=env,
             stdout=out,
@@ -123,7 +123,7 @@ def demo_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAirfl
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while not url_file.exists():
             if proc.poll() is not None:
-                pytest.fail(f"`acdflow demo airflow` exited with {proc.returncode}:\n{_tail(log)}")
+                pytest.fail(f"`acdflow-dev demo airflow` exited with {proc.returncode}:\n{_tail(log)}")
             if time.monotonic() > deadline:
                 logs = f"{_tail(log)}\n{_tail(standalone_log)}"
                 pytest.fail(f"Airflow was not up within {STARTUP_TIMEOUT:.0f} s:\n{logs}")
@@ -142,8 +142,8 @@ def demo_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAirfl
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            pytest.fail(f"`acdflow demo airflow` did not stop within 120 s of SIGTERM:\n{_tail(log)}")
-    assert returncode == 0, f"`acdflow demo airflow` ended with {returncode}:\n{_tail(log)}"
+            pytest.fail(f"`acdflow-dev demo airflow` did not stop within 120 s of SIGTERM:\n{_tail(log)}")
+    assert returncode == 0, f"`acdflow-dev demo airflow` ended with {returncode}:\n{_tail(log)}"
     assert not _port_open(port), f"something still answers on port {port} after the demo stopped"
     assert not (root / "airflow.url").exists()
 

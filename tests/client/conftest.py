@@ -20,9 +20,9 @@ from acdflow.eightbyeight import EightByEightClient, EightByEightSettings
 
 def sim_api() -> Any:
     """The simulator package, imported only by tests that use it (the offline tests do not)."""
-    import acdflow.sim
+    import acdflow_dev.sim
 
-    return acdflow.sim
+    return acdflow_dev.sim
 
 
 CLIENT_ID = "acd-client"

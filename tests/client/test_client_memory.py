@@ -23,7 +23,7 @@ from .conftest import CLIENT_ID, CLIENT_SECRET, SIM_NOW
 SERVE_SIM = """
 import json, sys
 from datetime import datetime
-from acdflow.sim import SimConfig, Simulator
+from acdflow_dev.sim import SimConfig, Simulator
 args = json.loads(sys.argv[1])
 config = SimConfig.single(
     seed=11, client_id=args["client_id"], client_secret=args["client_secret"],

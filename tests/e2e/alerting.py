@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from acdflow.local.webhook import WebhookReceiver as Receiver
+from acdflow_dev.local.webhook import WebhookReceiver as Receiver
 from tests.e2e.harness import Pipeline, start_pipeline, utc
 
 FIRST = utc("2026-11-10T18:00:00+00:00")

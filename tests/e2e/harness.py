@@ -22,8 +22,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from acdflow.config import IntegrationSpec, WarehouseSpec, parse_config
-from acdflow.sim import SimConfig, Simulator
 from acdflow.warehouse.connection import airflow_conn_from_uri
+from acdflow_dev.sim import SimConfig, Simulator
 
 FIFTEEN = timedelta(minutes=15)
 CLIENT_ID = "e2e-client"

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.timeout(900)
 def test_demo_imports_an_hour_and_reports_it(tmp_path: Path) -> None:
     root = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, "-m", "acdflow.cli", "demo", "run", "--hours", "1", "--root", str(root)],
+        [sys.executable, "-m", "acdflow_dev.cli", "demo", "run", "--hours", "1", "--root", str(root)],
         capture_output=True,
         text=True,
         timeout=840,

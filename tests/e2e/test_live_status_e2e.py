@@ -18,8 +18,8 @@ import pytest
 from acdflow.eightbyeight.client import DEFAULT_LIVE_METRICS, EightByEightClient
 from acdflow.eightbyeight.settings import EightByEightSettings
 from acdflow.pipeline import live_status as loop
-from acdflow.sim import LiveStatusTruth
 from acdflow.warehouse import live, store
+from acdflow_dev.sim import LiveStatusTruth
 from tests.e2e.harness import CLIENT_ID, CLIENT_SECRET, FIFTEEN, Pipeline, simulator, start_pipeline, utc
 
 pytestmark = pytest.mark.usefixtures("airflow_db")

@@ -11,7 +11,7 @@ import pytest
 from acdflow.quality import gx_runner
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-GX_DIR = REPO_ROOT / "great_expectations"
+GX_DIR = REPO_ROOT / "include" / "great_expectations"
 
 
 def copy_committed_project(target: Path) -> Path:

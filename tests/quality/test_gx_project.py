@@ -103,10 +103,16 @@ def test_a_fresh_clone_works_without_scaffolding_a_gx_folder(
         pytest.skip("git is not installed")
     # What `git add` takes from the working tree, respecting every .gitignore (GX's own included).
     listed = _git(
-        REPO_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "--", "great_expectations"
+        REPO_ROOT,
+        "ls-files",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+        "--",
+        "include/great_expectations",
     )
     files = [f for f in listed.splitlines() if (REPO_ROOT / f).is_file()]
-    assert "great_expectations/great_expectations.yml" in files
+    assert "include/great_expectations/great_expectations.yml" in files
     assert "great_expectations/uncommitted/.gitkeep" in files
     assert not [
         f for f in files if f.startswith("great_expectations/uncommitted/") and not f.endswith(".gitkeep")

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from acdflow.local.runner import LocalAirflow, ensure_database
+from acdflow_dev.local.runner import LocalAirflow, ensure_database
 from tests.e2e.harness import (
     FIFTEEN,
     Pipeline,

@@ -24,11 +24,12 @@ from psycopg.conninfo import make_conninfo
 
 from acdflow.pipeline import AGENT_STATUS_REPORT, INTERACTION_REPORT, agent_status, interactions
 from acdflow.quality import DriftCheckResult, write_results
+from acdflow.resources import SQL_DIR_ENV, sql_dir
 from acdflow.transform.agent_status import live_statuses
 from acdflow.warehouse import agent_status as status_store
 from acdflow.warehouse import live, store
 from acdflow.warehouse.migrate import MigrationPrivilegeError, apply_migrations, available_migrations
-from acdflow.warehouse.sql import SQL_DIR_ENV, render, sql_dir
+from acdflow.warehouse.sql import render
 from tests.badinput.catalogue import (
     VALID_AGENT_A,
     VALID_AGENT_B,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from acdflow.sim import SimConfig, SimServer, Simulator
+from acdflow_dev.sim import SimConfig, SimServer, Simulator
 
 from .helpers import NOW, Api
 

@@ -1,4 +1,4 @@
-"""``acdflow sim serve`` as a real subprocess (the installed console script)."""
+"""``acdflow-dev sim serve`` as a real subprocess (the installed console script)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import requests
 
 from .helpers import Api
 
-SCRIPT = Path(sys.executable).with_name("acdflow")
+SCRIPT = Path(sys.executable).with_name("acdflow-dev")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from openapi_schema_validator import OAS30Validator
 
-from acdflow.sim import SimConfig, Simulator
+from acdflow_dev.sim import SimConfig, Simulator
 
 from .helpers import AGENT_STATUS, INTERACTIONS, NOW, OPENAPI_DIR, Api, body
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from acdflow.sim import SimConfig, Simulator
+from acdflow_dev.sim import SimConfig, Simulator
 
 from .helpers import AGENT_STATUS, INTERACTIONS, NOW, Api, body, contract_fields, items, parse_ts
 

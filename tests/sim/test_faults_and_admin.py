@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from acdflow.sim import FaultSpec, SimConfig, SimServer, Simulator
-from acdflow.sim.faults import FaultInjector
+from acdflow_dev.sim import FaultSpec, SimConfig, SimServer, Simulator
+from acdflow_dev.sim.faults import FaultInjector
 
 from .helpers import AGENT_STATUS, INTERACTIONS, NOW, Api, body, items
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from acdflow.sim import SimConfig, Simulator
-from acdflow.sim.clock import to_ms
-from acdflow.sim.interactions import BUCKET_MS, Interaction
+from acdflow_dev.sim import SimConfig, Simulator
+from acdflow_dev.sim.clock import to_ms
+from acdflow_dev.sim.interactions import BUCKET_MS, Interaction
 
 DAY_START = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)  # 00:00 PDT on Monday 2026-03-09
 

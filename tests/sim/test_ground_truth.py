@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from acdflow.sim import SimConfig, Simulator
+from acdflow_dev.sim import SimConfig, Simulator
 
 from .helpers import AGENT_STATUS, INTERACTIONS, NOW, Api, body, items, parse_ts
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from acdflow.sim import SimConfig, SimServer, Simulator, TenantConfig
+from acdflow_dev.sim import SimConfig, SimServer, Simulator, TenantConfig
 
 from .helpers import CLIENT, INTERACTIONS, NOW, Api, body, contract_fields
 

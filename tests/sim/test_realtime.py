@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from acdflow.sim import Simulator
-from acdflow.sim.catalog import REALTIME_AGENT_METRICS
+from acdflow_dev.sim import Simulator
+from acdflow_dev.sim.catalog import REALTIME_AGENT_METRICS
 
 from .helpers import Api
 

@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from acdflow.sim import SimConfig, Simulator
+from acdflow_dev.sim import SimConfig, Simulator
 
 from .helpers import AGENT_STATUS, NOW, Api
 

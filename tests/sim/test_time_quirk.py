@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from acdflow.sim import SimConfig, Simulator
-from acdflow.sim.clock import from_ms
-from acdflow.sim.timefmt import parse_date_range_value
+from acdflow_dev.sim import SimConfig, Simulator
+from acdflow_dev.sim.clock import from_ms
+from acdflow_dev.sim.timefmt import parse_date_range_value
 
 from .helpers import INTERACTIONS, Api, body, items, parse_ts
 

@@ -15,7 +15,7 @@ PACKAGE_FILES = [
 TEST_FILES = sorted(Path(__file__).parent.glob("*.py"))
 # I/O, orchestration and the simulator have no business in a pure transform; pandas is kept out of
 # the hot path for speed (and its datetime-unit traps, engineering notes).
-FORBIDDEN_IN_PACKAGE = ("acdflow.sim", "acdflow.eightbyeight", "acdflow.warehouse", "airflow", "pandas",
+FORBIDDEN_IN_PACKAGE = ("acdflow_dev.sim", "acdflow.eightbyeight", "acdflow.warehouse", "airflow", "pandas",
                         "psycopg", "requests", "great_expectations")  # fmt: skip
 
 
@@ -41,4 +41,4 @@ def test_package_imports_nothing_impure(path: Path) -> None:
 
 @pytest.mark.parametrize("path", TEST_FILES, ids=lambda p: p.name)
 def test_tests_do_not_use_the_simulator(path: Path) -> None:
-    assert hits(path, ("acdflow.sim",)) == []
+    assert hits(path, ("acdflow_dev.sim",)) == []

@@ -1,4 +1,4 @@
-"""Builders for 8x8 report rows used by the transform tests (independent of acdflow.sim)."""
+"""Builders for 8x8 report rows used by the transform tests (independent of acdflow_dev.sim)."""
 
 from __future__ import annotations
 

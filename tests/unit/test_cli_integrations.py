@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from acdflow.config import load_config
-from acdflow.sim import SimConfig, Simulator
+from acdflow_dev.sim import SimConfig, Simulator
 from tests.conftest import REPO_ROOT, airflow_env
 
 

@@ -31,7 +31,6 @@ import contextlib
 import fcntl
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from acdflow.config import REPO_ROOT
+from acdflow.resources import GX_ROOT_ENV, gx_root
 
 __all__ = [
     "GX_ROOT_ENV",
@@ -51,7 +50,6 @@ __all__ = [
     "run_checkpoint",
 ]
 
-GX_ROOT_ENV = "ACDFLOW_GX_ROOT"
 KEEP_RESULTS_PER_SUITE = 100
 DOCS_SITE = "local_site"
 _LOCK_FILE = ".acdflow-gx.lock"
@@ -62,23 +60,8 @@ logger = logging.getLogger(__name__)
 
 
 def default_context_root() -> Path:
-    """``$ACDFLOW_GX_ROOT``, else the project's ``great_expectations/`` folder.
-
-    The project folder is the repository's; when acdflow runs from an installed wheel (the Astro
-    image pip-installs it, so ``REPO_ROOT`` points into site-packages) it is ``$AIRFLOW_HOME``'s,
-    where Astro copies the project.
-    """
-    override = os.environ.get(GX_ROOT_ENV)
-    if override:
-        return Path(override)
-    candidates = [REPO_ROOT / "great_expectations"]
-    airflow_home = os.environ.get("AIRFLOW_HOME")
-    if airflow_home:
-        candidates.append(Path(airflow_home) / "great_expectations")
-    for candidate in candidates:
-        if (candidate / "great_expectations.yml").is_file():
-            return candidate
-    return candidates[0]
+    """The Great Expectations project, as :func:`acdflow.resources.gx_root` resolves it."""
+    return gx_root()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ import psycopg
 from psycopg import sql
 
 from acdflow.config import SCHEMA_PATTERN
-from acdflow.warehouse.sql import render, sql_dir
+from acdflow.resources import sql_dir
+from acdflow.warehouse.sql import render
 
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 0x0ACDF10E  # any constant shared by all acdflow processes

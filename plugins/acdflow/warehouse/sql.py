@@ -7,20 +7,13 @@ validated here as well as by the configuration, so nothing a user types reaches 
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
 from psycopg import sql
 
-from acdflow.config import REPO_ROOT, SCHEMA_PATTERN
-
-SQL_DIR_ENV = "ACDFLOW_SQL_DIR"
-
-
-def sql_dir() -> Path:
-    override = os.environ.get(SQL_DIR_ENV)
-    return Path(override) if override else REPO_ROOT / "include" / "sql"
+from acdflow.config import SCHEMA_PATTERN
+from acdflow.resources import sql_dir
 
 
 @cache

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from acdflow.sim.catalog import NUM_OPERATORS, STR_OPERATORS, FieldSpec
+from acdflow_dev.sim.catalog import NUM_OPERATORS, STR_OPERATORS, FieldSpec
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, None: 1}

@@ -29,14 +29,14 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from acdflow.sim.agentstatus import StatusEvent, camel
-from acdflow.sim.clock import from_ms, to_ms
-from acdflow.sim.interactions import BUCKET_MS, MAX_IVR_MS, Interaction
-from acdflow.sim.render import missing_key_for
-from acdflow.sim.tenant import TenantState
+from acdflow_dev.sim.agentstatus import StatusEvent, camel
+from acdflow_dev.sim.clock import from_ms, to_ms
+from acdflow_dev.sim.interactions import BUCKET_MS, MAX_IVR_MS, Interaction
+from acdflow_dev.sim.render import missing_key_for
+from acdflow_dev.sim.tenant import TenantState
 
 if TYPE_CHECKING:
-    from acdflow.sim.simulator import Simulator
+    from acdflow_dev.sim.simulator import Simulator
 
 CHANNELS = {"Phone": "call", "VoiceMail": "call", "Chat": "chat", "Email": "email"}
 QUARANTINED = ("missing_keys", "bad_timestamp", "naive_timestamp", "unknown_media")

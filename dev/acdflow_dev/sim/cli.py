@@ -1,4 +1,4 @@
-"""``acdflow sim serve``: run the 8x8 simulator in the foreground until SIGINT/SIGTERM."""
+"""``acdflow-dev sim serve``: run the 8x8 simulator in the foreground until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
-from acdflow.sim.config import REGIONS, SimConfig, TenantConfig
+from acdflow_dev.sim.config import REGIONS, SimConfig, TenantConfig
 
 
 def register(subparsers: Any) -> None:
@@ -65,15 +65,15 @@ def _config(args: argparse.Namespace) -> SimConfig:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from acdflow.sim.server import SimServer
-    from acdflow.sim.simulator import Simulator
+    from acdflow_dev.sim.server import SimServer
+    from acdflow_dev.sim.simulator import Simulator
 
     try:
         config = _config(args)
         sim = Simulator(config)
         server = SimServer(sim, args.host, args.port)
     except (ValueError, KeyError, OSError) as exc:  # ZoneInfoNotFoundError is a KeyError
-        print(f"acdflow sim: {exc}", file=sys.stderr)
+        print(f"acdflow-dev sim: {exc}", file=sys.stderr)
         return 2
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -83,7 +83,7 @@ def serve_command(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     tenants = ", ".join(f"{t.tenant_id} ({t.region}, {t.timezone})" for t in config.tenants)
-    print(f"acdflow sim: serving {server.base_url} for {tenants}", flush=True)
+    print(f"acdflow-dev sim: serving {server.base_url} for {tenants}", flush=True)
     server.serve_forever()
-    print("acdflow sim: stopped", flush=True)
+    print("acdflow-dev sim: stopped", flush=True)
     return 0

@@ -4,7 +4,7 @@ It implements contract section 17 (token endpoint, historical detailed and summa
 ``/agents``, regions, multitenancy, faults) over a deterministic, lazily generated world, and a
 ``GroundTruth`` of what a correct import must store::
 
-    from acdflow.sim import SimConfig, Simulator
+    from acdflow_dev.sim import SimConfig, Simulator
 
     sim = Simulator(SimConfig.single(seed=7, timezone="America/Los_Angeles"))
     with sim.serve() as server:
@@ -13,10 +13,10 @@ It implements contract section 17 (token endpoint, historical detailed and summa
 
 from __future__ import annotations
 
-from acdflow.sim.clock import SimClock
-from acdflow.sim.config import SimConfig, TenantConfig
-from acdflow.sim.faults import FaultInjector, FaultSpec
-from acdflow.sim.groundtruth import (
+from acdflow_dev.sim.clock import SimClock
+from acdflow_dev.sim.config import SimConfig, TenantConfig
+from acdflow_dev.sim.faults import FaultInjector, FaultSpec
+from acdflow_dev.sim.groundtruth import (
     AgentStatusTruth,
     GroundTruth,
     InteractionTruth,
@@ -26,8 +26,8 @@ from acdflow.sim.groundtruth import (
     RejectedAgentStatus,
     RejectedInteraction,
 )
-from acdflow.sim.server import SimServer
-from acdflow.sim.simulator import RequestRecord, Simulator
+from acdflow_dev.sim.server import SimServer
+from acdflow_dev.sim.simulator import RequestRecord, Simulator
 
 __all__ = [
     "AgentStatusTruth",

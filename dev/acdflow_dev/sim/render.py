@@ -22,17 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from acdflow.sim.agentstatus import StatusEvent, camel
-from acdflow.sim.catalog import (
+from acdflow_dev.sim.agentstatus import StatusEvent, camel
+from acdflow_dev.sim.catalog import (
     INTERACTION_FIELD_MAP,
     PARTICIPANT_KEYS,
     PARTICIPANTS_LABEL,
     FieldSpec,
 )
-from acdflow.sim.interactions import Interaction, Participant
-from acdflow.sim.rng import rng_for, token
-from acdflow.sim.timefmt import format_hms, format_naive_local, format_offset_ts, local_ms_of_day
-from acdflow.sim.world import FIRST_NAMES, LAST_NAMES, OUTBOUND_PHONE_CODES
+from acdflow_dev.sim.interactions import Interaction, Participant
+from acdflow_dev.sim.rng import rng_for, token
+from acdflow_dev.sim.timefmt import format_hms, format_naive_local, format_offset_ts, local_ms_of_day
+from acdflow_dev.sim.world import FIRST_NAMES, LAST_NAMES, OUTBOUND_PHONE_CODES
 
 Duration = tuple[int, bool]
 JSON = object
@@ -426,7 +426,7 @@ INVALID_DATE = "Invalid date"
 def malform(
     items: list[dict[str, JSON]], kind: str, values: dict[str, object], opts: RenderOptions
 ) -> list[dict[str, JSON]]:
-    """Apply a malformation to a rendered row (see ``acdflow.sim.faults``)."""
+    """Apply a malformation to a rendered row (see ``acdflow_dev.sim.faults``)."""
     record = str(values.get("interactionId") or values.get("agentId") or "")
     edits: dict[str, Callable[[JSON], JSON]] = {}
     drop: set[str] = set()

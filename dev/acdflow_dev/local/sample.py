@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
-from acdflow.config import REPO_ROOT, IntegrationSpec, WarehouseSpec, parse_config
+from acdflow.config import IntegrationSpec, WarehouseSpec, parse_config
 from acdflow.warehouse.connection import airflow_conn_from_uri
+from acdflow_dev import REPO_ROOT
 
 DEMO_ROOT = REPO_ROOT / ".acdflow" / "demo"
 NAME = "demo"
@@ -60,8 +61,8 @@ class SampleStack:
         return self.start_date + timedelta(hours=self.hours)
 
     def start(self) -> SampleStack:
-        from acdflow.sim import SimConfig, Simulator
-        from acdflow.warehouse.embedded import EmbeddedPostgres
+        from acdflow_dev.embedded import EmbeddedPostgres
+        from acdflow_dev.sim import SimConfig, Simulator
 
         if self.fresh and self.root.exists():
             # A previous demo's server may still hold its data directory; stop it before wiping.

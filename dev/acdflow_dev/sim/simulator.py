@@ -1,6 +1,6 @@
 """The simulator: tenants, tokens, reports, faults, the request log and HTTP-agnostic routing.
 
-``Simulator.handle`` turns one request into one ``Response``; ``acdflow.sim.server`` only moves
+``Simulator.handle`` turns one request into one ``Response``; ``acdflow_dev.sim.server`` only moves
 bytes. Order of checks on the metrics APIs (contract 17.4): bearer token (401) → ``X-Tenant-Info``
 (400) → region (403) → version (404) → route (404/405) → ``Accept`` (406) → the endpoint.
 Token lifetimes and report retention run on the simulator clock, so tests can expire them with
@@ -21,18 +21,18 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from acdflow.sim.catalog import (
+from acdflow_dev.sim.catalog import (
     DETAILED_TYPES,
     FIELDS_BY_TYPE,
     OPERATORS,
     SUMMARY_TYPES,
 )
-from acdflow.sim.clock import SimClock
-from acdflow.sim.config import REGIONS, SimConfig
-from acdflow.sim.errors import ApiError, bad_request
-from acdflow.sim.faults import FaultInjector
-from acdflow.sim.realtime import agents_response
-from acdflow.sim.reports import (
+from acdflow_dev.sim.clock import SimClock
+from acdflow_dev.sim.config import REGIONS, SimConfig
+from acdflow_dev.sim.errors import ApiError, bad_request
+from acdflow_dev.sim.faults import FaultInjector
+from acdflow_dev.sim.realtime import agents_response
+from acdflow_dev.sim.reports import (
     ReportStore,
     create_detailed,
     create_summary,
@@ -40,11 +40,11 @@ from acdflow.sim.reports import (
     link_header,
     quote_cursor,
 )
-from acdflow.sim.tenant import TenantState
+from acdflow_dev.sim.tenant import TenantState
 
 if TYPE_CHECKING:
-    from acdflow.sim.groundtruth import GroundTruth
-    from acdflow.sim.server import SimServer
+    from acdflow_dev.sim.groundtruth import GroundTruth
+    from acdflow_dev.sim.server import SimServer
 
 HIST_JSON = "application/json;charset=UTF-8"
 RT_JSON = "application/json"
@@ -132,7 +132,7 @@ class Simulator:
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[SimServer]:
-        from acdflow.sim.server import SimServer
+        from acdflow_dev.sim.server import SimServer
 
         server = SimServer(self, host, port)
         server.start()
@@ -158,7 +158,7 @@ class Simulator:
             self._log.append(record)
 
     def ground_truth(self, tenant_id: str | None = None) -> GroundTruth:
-        from acdflow.sim.groundtruth import GroundTruth
+        from acdflow_dev.sim.groundtruth import GroundTruth
 
         tenant = self.config.tenant(tenant_id)
         return GroundTruth(self, self.tenants[tenant.tenant_id])

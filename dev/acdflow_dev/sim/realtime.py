@@ -14,17 +14,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from acdflow.sim.agentstatus import LiveState, Segment, StatusEvent
-from acdflow.sim.catalog import (
+from acdflow_dev.sim.agentstatus import LiveState, Segment, StatusEvent
+from acdflow_dev.sim.catalog import (
     REALTIME_AGENT_METRIC_SET,
     REALTIME_AGENT_METRICS,
     REALTIME_NON_NUMERIC,
     REALTIME_PERIOD_METRIC_NAMES,
 )
-from acdflow.sim.errors import ApiError, bad_request
-from acdflow.sim.tenant import TenantState
-from acdflow.sim.timefmt import format_utc_z, local_date, local_wall_to_ms, zone
-from acdflow.sim.world import Agent
+from acdflow_dev.sim.errors import ApiError, bad_request
+from acdflow_dev.sim.tenant import TenantState
+from acdflow_dev.sim.timefmt import format_utc_z, local_date, local_wall_to_ms, zone
+from acdflow_dev.sim.world import Agent
 
 _BUSY = ("Offering", "Handling", "WrapUp")
 _TIME_STATES = {

@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
-from acdflow.sim.agentstatus import LIVE_MAP, StatusEvent
-from acdflow.sim.catalog import (
+from acdflow_dev.sim.agentstatus import LIVE_MAP, StatusEvent
+from acdflow_dev.sim.catalog import (
     AGENT_STATUS_FIELD_MAP,
     AGENT_STATUS_FIELDS,
     AGENT_STATUS_TYPE,
@@ -34,20 +34,20 @@ from acdflow.sim.catalog import (
     SCRIPT_PATHS_TYPE,
     SUMMARY_TYPES,
 )
-from acdflow.sim.clock import from_ms, to_ms
-from acdflow.sim.errors import ApiError, bad_request
-from acdflow.sim.faults import FaultInjector
-from acdflow.sim.interactions import Interaction
-from acdflow.sim.render import (
+from acdflow_dev.sim.clock import from_ms, to_ms
+from acdflow_dev.sim.errors import ApiError, bad_request
+from acdflow_dev.sim.faults import FaultInjector
+from acdflow_dev.sim.interactions import Interaction
+from acdflow_dev.sim.render import (
     RenderOptions,
     agent_status_values,
     interaction_values,
     render_row,
     stringify,
 )
-from acdflow.sim.search import SearchError, compile_filters, matches
-from acdflow.sim.tenant import TenantState
-from acdflow.sim.timefmt import (
+from acdflow_dev.sim.search import SearchError, compile_filters, matches
+from acdflow_dev.sim.tenant import TenantState
+from acdflow_dev.sim.timefmt import (
     format_minute_ts,
     local_ms_of_day,
     parse_date_range_value,

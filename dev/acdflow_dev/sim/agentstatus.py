@@ -27,9 +27,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from acdflow.sim.rng import bounded_exp, rng_for, token
-from acdflow.sim.timefmt import local_date, local_wall_to_ms
-from acdflow.sim.world import STATUS_CODES, Agent, Code, TenantWorld
+from acdflow_dev.sim.rng import bounded_exp, rng_for, token
+from acdflow_dev.sim.timefmt import local_date, local_wall_to_ms
+from acdflow_dev.sim.world import STATUS_CODES, Agent, Code, TenantWorld
 
 MINUTE = 60_000
 

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from acdflow.sim.simulator import RequestContext, RequestRecord, Response, Simulator, json_response
+from acdflow_dev.sim.simulator import RequestContext, RequestRecord, Response, Simulator, json_response
 
 
 class _Server(ThreadingHTTPServer):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from acdflow.sim.agentstatus import StatusEventLog
-from acdflow.sim.config import SimConfig, TenantConfig
-from acdflow.sim.interactions import InteractionGenerator
-from acdflow.sim.world import TenantWorld
+from acdflow_dev.sim.agentstatus import StatusEventLog
+from acdflow_dev.sim.config import SimConfig, TenantConfig
+from acdflow_dev.sim.interactions import InteractionGenerator
+from acdflow_dev.sim.world import TenantWorld
 
 
 class TenantState:

@@ -1,4 +1,4 @@
-"""``acdflow demo run`` (``make demo``) and ``acdflow demo airflow`` (``make airflow``).
+"""``acdflow-dev demo run`` (``make demo``) and ``acdflow-dev demo airflow`` (``make airflow``).
 
 The demo needs no configuration: it starts the embedded PostgreSQL and the 8x8 simulator, writes a
 sample integration pointing at the simulator, runs the integration's real DAGs (``dag.test()``, in
@@ -26,9 +26,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from acdflow.config import REPO_ROOT
-from acdflow.local.sample import DEMO_ROOT, FIFTEEN, NAME, SampleStack, floor_interval
-from acdflow.warehouse.embedded import free_port
+from acdflow_dev import REPO_ROOT
+from acdflow_dev.embedded import free_port
+from acdflow_dev.local.sample import DEMO_ROOT, FIFTEEN, NAME, SampleStack, floor_interval
 
 Printer = Callable[[str], None]
 

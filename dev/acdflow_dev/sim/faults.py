@@ -40,7 +40,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from acdflow.sim.rng import stable_int, stable_unit
+from acdflow_dev.sim.rng import stable_int, stable_unit
 
 STATUS_KINDS = frozenset({"429", "500", "502", "503", "504"})
 ALL_KINDS = STATUS_KINDS | {"latency", "reset", "revoke"}

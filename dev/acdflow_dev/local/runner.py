@@ -27,8 +27,8 @@ from typing import IO, Any
 import psycopg
 from psycopg import sql
 
-from acdflow.config import REPO_ROOT
-from acdflow.warehouse.embedded import free_port
+from acdflow_dev import REPO_ROOT
+from acdflow_dev.embedded import free_port
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 ADMIN_USER = "admin"

@@ -28,9 +28,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from acdflow.sim.rng import bounded_exp, poisson, rng_for, token
-from acdflow.sim.timefmt import local_ms_of_day
-from acdflow.sim.world import WRAP_UP_CODES, Agent, Code, Queue, TenantWorld
+from acdflow_dev.sim.rng import bounded_exp, poisson, rng_for, token
+from acdflow_dev.sim.timefmt import local_ms_of_day
+from acdflow_dev.sim.world import WRAP_UP_CODES, Agent, Code, Queue, TenantWorld
 
 BUCKET_MS = 15 * 60 * 1000
 DAY_MS = 86_400_000

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from acdflow.sim.config import TenantConfig
-from acdflow.sim.rng import rng_for, stable_unit, token
+from acdflow_dev.sim.config import TenantConfig
+from acdflow_dev.sim.rng import rng_for, stable_unit, token
 
 FIRST_NAMES = (
     "Maria", "Sam", "Priya", "Jonas", "Aiko", "Lucas", "Fatima", "Noah", "Elena", "Omar", "Grace",
