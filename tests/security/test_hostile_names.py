@@ -196,7 +196,7 @@ def test_hostile_warehouse_schema_names_are_refused_before_any_sql(schema: str, 
     assert result.warehouse.schema == "acd"  # the refused name is not used
 
     with pytest.raises(ValueError, match="invalid warehouse schema name"):
-        render("interactions/upsert.sql", schema)
+        render("interactions/load.sql", schema)
     with psycopg.connect(warehouse_uri, autocommit=True) as conn:
         schemas = "SELECT nspname FROM pg_namespace ORDER BY 1"
         before = conn.execute(schemas).fetchall()
@@ -209,5 +209,5 @@ def test_hostile_warehouse_schema_names_are_refused_before_any_sql(schema: str, 
 @pytest.mark.parametrize("placeholder", ["owner", "loader"])
 def test_hostile_role_names_are_refused(role: str, placeholder: str) -> None:
     roles: dict[str, Any] = {"owner": "acdflow_owner", "loader": "acdflow_loader", placeholder: role}
-    with pytest.raises(ValueError, match=f"invalid {placeholder} role name"):
+    with pytest.raises(ValueError, match=f"invalid {placeholder} name"):
         render("roles/least_privilege.sql", "acd", **roles)

@@ -8,10 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg import sql
-
+from acdflow.pipeline import AGENT_STATUS_REPORT
 from acdflow.warehouse.sql import render
-from acdflow.warehouse.store import Connection, StagedRejection, clear_staging, copy_rejected, copy_rows
+from acdflow.warehouse.store import (
+    Connection,
+    StagedRejection,
+    clear_staging,
+    copy_rejected,
+    copy_rows,
+    publish_rejected,
+)
 
 STAGING_TABLES = ("stg_status_events", "stg_rejected_rows")
 _EVENT_COLUMNS = (
@@ -109,23 +115,17 @@ def publish_history(
         # Relinking reads the whole chain of the touched agents; two loads interleaving would
         # each link against a chain missing the other's events.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"acdflow:agent_status:{integration}",))
-        changed = conn.execute(render("agent_status/publish_history.sql", schema), params).rowcount
-        relinked = conn.execute(render("agent_status/relink_history.sql", schema), params).rowcount
-        rejected_new = conn.execute(
-            render("interactions/publish_rejected.sql", schema),
-            {**params, "source": "agent_status", "interval_start": interval_start},
-        ).rowcount
-        staged_row = conn.execute(
-            sql.SQL(
-                "SELECT count(*) FROM {}.stg_status_events WHERE integration = %s AND report_id = %s"
-            ).format(sql.Identifier(schema)),
-            (integration, report_id),
-        ).fetchone()
+        changed = conn.execute(render("agent_status/load.sql", schema), params).rowcount
+        relinked = conn.execute(render("agent_status/load.relink.sql", schema), params).rowcount
+        rejected_new = publish_rejected(
+            conn, schema, params, source="agent_status", interval_start=interval_start
+        )
+        staged_row = conn.execute(render("agent_status/load.staged.sql", schema), params).fetchone()
     return HistoryPublish(
         staged=int(staged_row[0]) if staged_row else 0,
         changed=max(changed, 0),
         relinked=max(relinked, 0),
-        rejected_new=max(rejected_new, 0),
+        rejected_new=rejected_new,
     )
 
 
@@ -134,11 +134,8 @@ def staged_observations(
 ) -> list[tuple[str, str, datetime, int]]:
     """(agent_id, status, start_time, observed offset) of a report's staged events, for drift checks."""
     rows = conn.execute(
-        sql.SQL(
-            "SELECT agent_id, status, start_time, observed_offset_minutes FROM {}.stg_status_events"
-            " WHERE integration = %s AND report_id = %s ORDER BY start_time, agent_id"
-        ).format(sql.Identifier(schema)),
-        (integration, report_id),
+        render("agent_status/check_time_drift.sql", schema),
+        {"integration": integration, "report_id": report_id},
     ).fetchall()
     return [(str(r[0]), str(r[1]), r[2], int(r[3])) for r in rows]
 
@@ -149,7 +146,7 @@ def live_history_pairs(
     """Live-observed status starts in ``[start, end)`` paired with the nearest historical start of the
     same agent and status name (within 14 hours, the widest UTC offset), for the drift check."""
     rows = conn.execute(
-        render("agent_status/live_history_pairs.sql", schema),
+        render("agent_status/check_time_drift.live_pairs.sql", schema),
         {"integration": integration, "start": start, "end": end},
     ).fetchall()
     return [(str(r[0]), str(r[1]), r[2], r[3]) for r in rows]
@@ -158,33 +155,7 @@ def live_history_pairs(
 def prune_staging(conn: Connection, schema: str, *, integration: str, keep_days: int = 2) -> None:
     """Drop landed pages and staged events older than ``keep_days``. They are kept that long so a
     cleared ``check_time_drift`` re-validates exactly what 8x8 returned."""
-    ident = sql.Identifier(schema)
+    params = {"integration": integration, "keep_days": keep_days, "report_kind": AGENT_STATUS_REPORT}
     with conn.transaction():
-        conn.execute(
-            sql.SQL(
-                "DELETE FROM {}.stg_status_events"
-                " WHERE integration = %s AND staged_at < now() - %s * interval '1 day'"
-            ).format(ident),
-            (integration, keep_days),
-        )
-        conn.execute(
-            sql.SQL(
-                "DELETE FROM {}.raw_report_pages WHERE integration = %s AND report_kind = %s"
-                " AND fetched_at < now() - %s * interval '1 day'"
-            ).format(ident),
-            (integration, "detailed-reports-agent-status-change", keep_days),
-        )
-        # Quarantined rows are published to rejected_rows by then; their staging copy goes with the
-        # report's events and pages (no other step cleans it up for agent-status reports).
-        conn.execute(
-            sql.SQL(
-                "DELETE FROM {0}.stg_rejected_rows r WHERE r.integration = %s"
-                " AND NOT EXISTS (SELECT 1 FROM {0}.stg_status_events e"
-                "     WHERE e.integration = r.integration AND e.report_id = r.report_id)"
-                " AND NOT EXISTS (SELECT 1 FROM {0}.stg_interactions i"
-                "     WHERE i.integration = r.integration AND i.report_id = r.report_id)"
-                " AND NOT EXISTS (SELECT 1 FROM {0}.raw_report_pages p"
-                "     WHERE p.integration = r.integration AND p.report_id = r.report_id)"
-            ).format(ident),
-            (integration,),
-        )
+        for part in ("prune_events", "prune_pages", "prune_rejected"):
+            conn.execute(render(f"agent_status/check_time_drift.{part}.sql", schema), params)

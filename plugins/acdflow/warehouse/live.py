@@ -91,7 +91,7 @@ def apply_snapshot(
     }
     with conn.transaction():
         _integration_lock(conn, integration)
-        row = conn.execute(render("live/apply_snapshot.sql", schema), params).fetchone()
+        row = conn.execute(render("live_status/poll_live_status.sql", schema), params).fetchone()
     assert row is not None  # an aggregate SELECT always returns one row
     return SnapshotResult(agents=int(row[0]), changes=int(row[1]), touched=int(row[2]), logged=int(row[3]))
 
@@ -118,7 +118,7 @@ def claim(
         "stale_before": now - stale_after,
     }
     with conn.transaction():
-        row = conn.execute(render("live/claim_owner.sql", schema), params).fetchone()
+        row = conn.execute(render("live_status/poll_live_status.claim.sql", schema), params).fetchone()
     if row is None:  # only if the row vanished between the two halves of the statement
         return Claim(owned=False, owner=None, claimed_at=None, previous_owner=None)
     owned, owner, claimed_at, _heartbeat, previous, _previous_heartbeat = row
@@ -132,11 +132,8 @@ def heartbeat(conn: Connection, schema: str, *, integration: str, run_id: str, n
     over while the caller writes the snapshot that goes with this heartbeat.
     """
     row = conn.execute(
-        sql.SQL(
-            "UPDATE {}.live_poll_owner SET heartbeat_at = greatest(heartbeat_at, %s)"
-            " WHERE integration = %s AND run_id = %s RETURNING run_id"
-        ).format(_ident(schema)),
-        (now, integration, run_id),
+        render("live_status/poll_live_status.heartbeat.sql", schema),
+        {"now": now, "integration": integration, "run_id": run_id},
     ).fetchone()
     return row is not None
 
@@ -144,8 +141,7 @@ def heartbeat(conn: Connection, schema: str, *, integration: str, run_id: str, n
 def owner(conn: Connection, schema: str, *, integration: str) -> str | None:
     """The run id that owns the live poll of ``integration``, if any."""
     row = conn.execute(
-        sql.SQL("SELECT run_id FROM {}.live_poll_owner WHERE integration = %s").format(_ident(schema)),
-        (integration,),
+        render("live_status/poll_live_status.owner.sql", schema), {"integration": integration}
     ).fetchone()
     return str(row[0]) if row else None
 
@@ -153,9 +149,7 @@ def owner(conn: Connection, schema: str, *, integration: str) -> str | None:
 def release(conn: Connection, schema: str, *, integration: str, run_id: str) -> bool:
     """Give up the poll if ``run_id`` still owns it (a run whose window closed); True if it did."""
     row = conn.execute(
-        sql.SQL(
-            "DELETE FROM {}.live_poll_owner WHERE integration = %s AND run_id = %s RETURNING run_id"
-        ).format(_ident(schema)),
-        (integration, run_id),
+        render("live_status/poll_live_status.release.sql", schema),
+        {"integration": integration, "run_id": run_id},
     ).fetchone()
     return row is not None

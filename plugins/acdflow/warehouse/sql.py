@@ -21,17 +21,17 @@ def _read(relative: str, base: Path) -> str:
     return (base / relative).read_text(encoding="utf-8")
 
 
-def render(relative: str, schema: str, **roles: str) -> sql.Composed:
+def render(relative: str, schema: str, **identifiers: str) -> sql.Composed:
     """The SQL file ``include/sql/<relative>`` with ``{schema}`` bound to ``schema``.
 
-    ``roles`` bind further placeholders to role names (``{owner}``, ``{loader}`` in ``roles/``),
+    ``identifiers`` bind further placeholders to role or table names (``{owner}``, ``{table}``),
     validated and quoted like the schema name.
     """
     if not SCHEMA_PATTERN.fullmatch(schema):
         raise ValueError(f"invalid warehouse schema name {schema!r}")
-    for placeholder, role in roles.items():
+    for placeholder, role in identifiers.items():
         if not SCHEMA_PATTERN.fullmatch(role):
-            raise ValueError(f"invalid {placeholder} role name {role!r}")
+            raise ValueError(f"invalid {placeholder} name {role!r}")
     return sql.SQL(_read(relative, sql_dir())).format(
-        schema=sql.Identifier(schema), **{k: sql.Identifier(v) for k, v in roles.items()}
+        schema=sql.Identifier(schema), **{k: sql.Identifier(v) for k, v in identifiers.items()}
     )

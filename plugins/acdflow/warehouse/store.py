@@ -106,23 +106,24 @@ def land_pages(
     pages: Iterable[Sequence[Mapping[str, Any]]],
 ) -> LandedReport:
     """Replace the landed pages of one report with ``pages`` (streamed; one transaction)."""
-    ident = _ident(schema)
-    insert = sql.SQL(
-        "INSERT INTO {}.raw_report_pages (integration, report_kind, report_id, page_index, row_count, body)"
-        " VALUES (%s, %s, %s, %s, %s, %s)"
-    ).format(ident)
+    insert = render("reports/extract.sql", schema)
+    key = {"integration": integration, "report_id": report_id}
     page_count = 0
     row_count = 0
     with conn.transaction():
-        conn.execute(
-            sql.SQL("DELETE FROM {}.raw_report_pages WHERE integration = %s AND report_id = %s").format(
-                ident
-            ),
-            (integration, report_id),
-        )
+        conn.execute(render("reports/extract.clear.sql", schema), key)
         for index, rows in enumerate(pages):
             body = Jsonb(None, dumps=_ConstantJson(storable_json(rows)))
-            conn.execute(insert, (integration, report_kind, report_id, index, len(rows), body))
+            conn.execute(
+                insert,
+                {
+                    **key,
+                    "report_kind": report_kind,
+                    "page_index": index,
+                    "row_count": len(rows),
+                    "body": body,
+                },
+            )
             page_count += 1
             row_count += len(rows)
     return LandedReport(page_count, row_count)
@@ -130,23 +131,17 @@ def land_pages(
 
 def iter_landed_rows(conn: Connection, schema: str, *, integration: str, report_id: int) -> Iterator[Any]:
     """Rows of a landed report, page by page through a server-side cursor (bounded memory)."""
-    query = sql.SQL(
-        "SELECT body FROM {}.raw_report_pages WHERE integration = %s AND report_id = %s ORDER BY page_index"
-    ).format(_ident(schema))
+    query = render("reports/transform.sql", schema)
     with conn.transaction(), conn.cursor(name=f"landed_{report_id}") as cur:
         cur.itersize = 2
-        cur.execute(query, (integration, report_id))
+        cur.execute(query, {"integration": integration, "report_id": report_id})
         for (body,) in cur:
             yield from body
 
 
 def landed_row_count(conn: Connection, schema: str, *, integration: str, report_id: int) -> int:
     row = conn.execute(
-        sql.SQL(
-            "SELECT coalesce(sum(row_count), 0) FROM {}.raw_report_pages"
-            " WHERE integration = %s AND report_id = %s"
-        ).format(_ident(schema)),
-        (integration, report_id),
+        render("reports/transform.count.sql", schema), {"integration": integration, "report_id": report_id}
     ).fetchone()
     return int(row[0]) if row else 0
 
@@ -184,10 +179,8 @@ def clear_staging(
 ) -> None:
     for table in tables:
         conn.execute(
-            sql.SQL("DELETE FROM {}.{} WHERE integration = %s AND report_id = %s").format(
-                _ident(schema), sql.Identifier(table)
-            ),
-            (integration, report_id),
+            render("reports/transform.clear.sql", schema, table=table),
+            {"integration": integration, "report_id": report_id},
         )
 
 
@@ -284,22 +277,13 @@ def publish_interactions(
     interval_start: datetime,
 ) -> PublishResult:
     """Upsert one report's staged interactions and quarantined rows in a single transaction."""
-    ident = _ident(schema)
     params = {"integration": integration, "report_id": report_id}
     with conn.transaction():
-        changed = conn.execute(render("interactions/upsert.sql", schema), params).rowcount
-        rejected_new = conn.execute(
-            render("interactions/publish_rejected.sql", schema),
-            {**params, "source": "interactions", "interval_start": interval_start},
-        ).rowcount
-        # One pass over the staged rows for both figures.
-        staged_row = conn.execute(
-            sql.SQL(
-                "SELECT count(*), coalesce(array_agg(DISTINCT interval_start ORDER BY interval_start),"
-                " '{{}}') FROM {}.stg_interactions WHERE integration = %s AND report_id = %s"
-            ).format(ident),
-            (integration, report_id),
-        ).fetchone()
+        changed = conn.execute(render("interactions/load.sql", schema), params).rowcount
+        rejected_new = publish_rejected(
+            conn, schema, params, source="interactions", interval_start=interval_start
+        )
+        staged_row = conn.execute(render("interactions/load.staged.sql", schema), params).fetchone()
     staged, intervals = staged_row if staged_row else (0, [])
     return PublishResult(
         changed=max(changed, 0),
@@ -307,6 +291,17 @@ def publish_interactions(
         rejected_new=max(rejected_new, 0),
         intervals=tuple(intervals),
     )
+
+
+def publish_rejected(
+    conn: Connection, schema: str, params: Mapping[str, Any], *, source: str, interval_start: datetime
+) -> int:
+    """Publish a report's quarantined staging rows to ``rejected_rows``; returns the new ones."""
+    rowcount = conn.execute(
+        render("reports/load.rejected.sql", schema),
+        {**params, "source": source, "interval_start": interval_start},
+    ).rowcount
+    return max(rowcount, 0)
 
 
 # --- aggregate ---------------------------------------------------------------------------------
@@ -327,28 +322,15 @@ def recompute_aht(
     cleanup_report_id: int | None = None,
 ) -> int:
     """Recompute ``interval_aht`` for ``intervals`` and drop the report's landing/staging rows."""
-    ident = _ident(schema)
     with conn.transaction():
         _integration_lock(conn, integration)
         written = conn.execute(
-            render("interactions/recompute_aht.sql", schema),
+            render("interactions/aggregate_aht.sql", schema),
             {"integration": integration, "intervals": list(intervals)},
         ).rowcount
-        if cleanup_report_id is not None:
-            for table in ("raw_report_pages", "stg_interactions", "stg_rejected_rows"):
-                conn.execute(
-                    sql.SQL("DELETE FROM {}.{} WHERE integration = %s AND report_id = %s").format(
-                        ident, sql.Identifier(table)
-                    ),
-                    (integration, cleanup_report_id),
-                )
-        # Landing rows of runs that failed for good are not worth keeping forever.
         conn.execute(
-            sql.SQL(
-                "DELETE FROM {}.raw_report_pages"
-                " WHERE integration = %s AND fetched_at < now() - interval '2 days'"
-            ).format(ident),
-            (integration,),
+            render("interactions/aggregate_aht.cleanup.sql", schema),
+            {"integration": integration, "report_id": cleanup_report_id},
         )
     return max(written, 0)
 
@@ -377,28 +359,6 @@ class StepRecord:
 
 
 def record_step(conn: Connection, schema: str, record: StepRecord) -> None:
-    conn.execute(
-        sql.SQL(
-            "INSERT INTO {}.load_runs (integration, dag_id, run_id, step, try_number, interval_start,"
-            " interval_end, report_id, rows_fetched, rows_loaded, rows_rejected, api_requests, duration_ms,"
-            " status, error, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        ).format(_ident(schema)),
-        (
-            record.integration,
-            record.dag_id,
-            record.run_id,
-            record.step,
-            record.try_number,
-            record.interval_start,
-            record.interval_end,
-            record.report_id,
-            record.rows_fetched,
-            record.rows_loaded,
-            record.rows_rejected,
-            record.api_requests,
-            record.duration_ms,
-            record.status,
-            record.error,
-            Jsonb(dict(record.details or {})),
-        ),
-    )
+    params = {field: getattr(record, field) for field in record.__dataclass_fields__}
+    params["details"] = Jsonb(dict(record.details or {}))
+    conn.execute(render("steps/load_runs.sql", schema), params)

@@ -1,0 +1,5 @@
+-- The owner's heartbeat; inside the snapshot's transaction it also locks the owner row, so no
+-- other run can take over until the snapshot is committed. No row: the run lost ownership.
+UPDATE {schema}.live_poll_owner SET heartbeat_at = greatest(heartbeat_at, %(now)s)
+WHERE integration = %(integration)s AND run_id = %(run_id)s
+RETURNING run_id

@@ -1,0 +1,1 @@
+SELECT run_id FROM {schema}.live_poll_owner WHERE integration = %(integration)s
