@@ -46,11 +46,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def warehouse_uri() -> Iterator[str]:
     """URI of a real PostgreSQL server for the whole test session."""
-    configured = os.environ.get("AIRFLOW_CONN_WFM_WAREHOUSE")
-    if configured:
-        from acdflow.warehouse.connection import uri_from_airflow_conn
+    if os.environ.get("AIRFLOW_CONN_WFM_WAREHOUSE"):
+        # Read the way tasks read it (PostgresHook), then handed to tests as a libpq conninfo.
+        from psycopg.conninfo import make_conninfo
 
-        yield uri_from_airflow_conn(configured)
+        from acdflow.warehouse.connection import open_warehouse
+
+        with open_warehouse("wfm_warehouse") as conn:
+            yield make_conninfo(conn.info.dsn, password=conn.info.password or None)
         return
     from acdflow_dev.embedded import EmbeddedPostgres
 

@@ -17,6 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import psycopg
 
@@ -67,10 +68,19 @@ def _allow_read_tree(root: Path) -> None:
 class EmbeddedPostgres:
     """A throw-away PostgreSQL cluster in ``data_dir`` listening on ``127.0.0.1:port``."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, *, keep_data: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        keep_data: bool = False,
+        socket_dir: Path | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port()
         self.keep_data = keep_data
+        # Also listen on a unix socket in this directory (as /var/run/postgresql or /cloudsql/… do).
+        self.socket_dir = socket_dir
         self._user = _run_as()
         self._started = False
 
@@ -97,6 +107,9 @@ class EmbeddedPostgres:
         _allow_read_tree(install)
         entry = pwd.getpwnam(self._user)
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        if self.socket_dir is not None:
+            _allow_traverse(self.socket_dir)
+            os.chown(self.socket_dir, entry.pw_uid, entry.pw_gid)
 
     def start(self) -> str:
         """Initialise the cluster if needed, start it and return its URI."""
@@ -122,8 +135,10 @@ class EmbeddedPostgres:
                 "--encoding=UTF8",
                 "--no-sync",
             )
+        sockets = f"'{self.socket_dir}'" if self.socket_dir is not None else "''"
         opts = (
-            f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c full_page_writes=off -c max_connections=200"
+            f"-h 127.0.0.1 -p {self.port} -k {sockets} -c fsync=off -c full_page_writes=off"
+            " -c max_connections=200"
         )
         self._pg(
             "pg_ctl",
@@ -173,3 +188,21 @@ class EmbeddedPostgres:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def airflow_conn_from_uri(uri: str, *, description: str | None = None) -> dict[str, Any]:
+    """The JSON form of an Airflow ``postgres`` connection (``AIRFLOW_CONN_*``, ``connections
+    import``) for a libpq URI such as :attr:`EmbeddedPostgres.uri`."""
+    parts = psycopg.conninfo.conninfo_to_dict(uri)
+    conn: dict[str, Any] = {
+        "conn_type": "postgres",
+        "host": str(parts.get("host") or "127.0.0.1"),
+        "port": int(str(parts.get("port") or 5432)),
+        "login": str(parts.get("user") or "postgres"),
+        "schema": str(parts.get("dbname") or "postgres"),
+    }
+    if parts.get("password"):
+        conn["password"] = str(parts["password"])
+    if description:
+        conn["description"] = description
+    return conn

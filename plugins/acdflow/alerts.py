@@ -1,8 +1,8 @@
 """Failure alerts for every task of every generated DAG.
 
 The message is built here once, from the task context, and names the integration, DAG, task,
-data interval, try number, the error's first line and a link to the task log. It is built only
-from those fields, so no connection secret or token can reach it.
+data interval, try number, the error's first line (redacted by :mod:`acdflow.redaction`, which
+fails closed) and a link to the task log.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from acdflow.config import IntegrationSpec
+from acdflow.redaction import error_summary
 
 log = logging.getLogger(__name__)
 
@@ -62,23 +63,6 @@ class FailureAlert:
         }
 
 
-def _first_line(error: object) -> str:
-    if error is None:
-        return "unknown error"
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:500]
-
-
-def _redact(text: str) -> str:
-    """Pass text through Airflow's secrets masker: connection passwords and every 8x8 token the
-    client obtained are registered there, so an exception that quoted one is masked here too."""
-    try:
-        from airflow.sdk._shared.secrets_masker.secrets_masker import redact
-    except ImportError:  # pragma: no cover - outside Airflow
-        return text
-    return str(redact(text))
-
-
 def alert_from_context(integration: str, context: Mapping[str, Any]) -> FailureAlert:
     ti = context.get("ti") or context.get("task_instance")
     start = context.get("data_interval_start")
@@ -91,7 +75,7 @@ def alert_from_context(integration: str, context: Mapping[str, Any]) -> FailureA
         interval_start=start.isoformat() if start is not None else "?",
         interval_end=end.isoformat() if end is not None else "?",
         try_number=int(getattr(ti, "try_number", 0) or 0),
-        error=_redact(_first_line(context.get("exception"))),
+        error=error_summary(context.get("exception")),
         log_url=str(getattr(ti, "log_url", "") or ""),
     )
 

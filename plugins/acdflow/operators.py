@@ -2,55 +2,38 @@
 
 A plain ``BaseOperator`` subclass rather than TaskFlow: a DAG folder with hundreds of
 integrations builds thousands of tasks at every parse, and this costs about half as much per task.
-The previous step's return value (ids and counts) is pulled from XCom by task id; the step's own
-summary is returned and so pushed to XCom. No rows and no tokens ever travel that way.
+The task runs ``<step_module>.<task_id>(step)``; the module is imported when the task runs, never
+when the DAG file is parsed (the steps pull in psycopg, requests and the transforms). A step reads
+its upstream tasks' results (ids and counts) from XCom by task id and returns its own summary,
+pushed to XCom. No rows and no tokens ever travel that way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
 from typing import Any
 
 from airflow.sdk import BaseOperator
 
 from acdflow.config import IntegrationSpec, WarehouseSpec
 
-StepBody = Callable[[Any, str, Any, Mapping[str, Any]], dict[str, Any]]
-
 
 class StepOperator(BaseOperator):
-    """Runs ``body(run, warehouse_uri, previous_xcom, context)`` through
-    :func:`acdflow.pipeline.steps.run_step`, which records the step in ``load_runs``."""
+    """Runs ``step_module.<task_id>`` through :func:`acdflow.pipeline.steps.run_step`, which
+    records the step in ``load_runs``."""
 
     ui_color = "#e8f1fb"
 
     def __init__(
-        self,
-        *,
-        spec: IntegrationSpec,
-        warehouse: WarehouseSpec,
-        body: StepBody,
-        upstream_task_id: str | None = None,
-        **kwargs: Any,
+        self, *, spec: IntegrationSpec, warehouse: WarehouseSpec, step_module: str, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.spec = spec
         self.warehouse = warehouse
-        self.body = body
-        self.upstream_task_id = upstream_task_id
+        self.step_module = step_module
 
     def execute(self, context: Any) -> dict[str, Any]:
         from acdflow.pipeline.steps import run_step
 
-        previous = (
-            context["ti"].xcom_pull(task_ids=self.upstream_task_id)
-            if self.upstream_task_id is not None
-            else None
-        )
-        if self.upstream_task_id is not None and previous is None:
-            raise RuntimeError(
-                f"no result from upstream task {self.upstream_task_id!r}; clear it together with this one"
-            )
-        return run_step(
-            self.spec, self.warehouse, context, lambda run, uri: self.body(run, uri, previous, context)
-        )
+        function = getattr(importlib.import_module(self.step_module), self.task_id)
+        return run_step(self.spec, self.warehouse, context, function)

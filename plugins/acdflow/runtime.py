@@ -1,4 +1,4 @@
-"""What a running task needs from Airflow: its run identity and the two connections.
+"""What a running task needs from Airflow: its run identity and its 8x8 connection.
 
 Everything here is called inside task execution only (never at DAG parse time), and imports
 Airflow lazily so the rest of the package stays importable and testable without it.
@@ -11,22 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
     from acdflow.eightbyeight.client import EightByEightClient
     from acdflow.eightbyeight.settings import EightByEightSettings
-
-# libpq parameters worth carrying over from a Postgres connection's extras.
-_LIBPQ_EXTRAS = (
-    "sslmode",
-    "sslrootcert",
-    "sslcert",
-    "sslkey",
-    "connect_timeout",
-    "options",
-    "application_name",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,44 +54,6 @@ def _to_datetime(value: Any) -> datetime:
     if result.tzinfo is None:
         raise RuntimeError(f"data interval bound {value!r} is not time-zone aware")
     return result
-
-
-def postgres_uri_from_fields(
-    *,
-    host: str | None,
-    port: int | None,
-    login: str | None,
-    password: str | None,
-    database: str | None,
-    extra: Mapping[str, Any] | None = None,
-) -> str:
-    auth = ""
-    if login:
-        auth = quote(login, safe="")
-        if password:
-            auth += ":" + quote(password, safe="")
-        auth += "@"
-    netloc = f"{auth}{host or 'localhost'}" + (f":{port}" if port else "")
-    query = {k: str(v) for k, v in (extra or {}).items() if k in _LIBPQ_EXTRAS and v is not None}
-    uri = f"postgresql://{netloc}/{quote(database or 'postgres', safe='')}"
-    return uri + (f"?{urlencode(query)}" if query else "")
-
-
-def warehouse_uri(conn_id: str) -> str:
-    """libpq URI of the warehouse connection (type postgres), read at task run time."""
-    from airflow.sdk.bases.hook import BaseHook
-
-    conn = BaseHook.get_connection(conn_id)
-    if conn.conn_type not in {"postgres", "postgresql"}:
-        raise RuntimeError(f"connection {conn_id!r} must be of type postgres, not {conn.conn_type!r}")
-    return postgres_uri_from_fields(
-        host=conn.host,
-        port=conn.port,
-        login=conn.login,
-        password=conn.password,
-        database=conn.schema,
-        extra=conn.extra_dejson,
-    )
 
 
 def eightbyeight_settings(conn_id: str, integration: str) -> EightByEightSettings:

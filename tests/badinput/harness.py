@@ -8,6 +8,8 @@ landed, transformed, staged and published by the package's own SQL.
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +26,11 @@ from acdflow.config import IntegrationSpec, WarehouseSpec
 from acdflow.eightbyeight import EightByEightClient, EightByEightSettings
 from acdflow.pipeline import AGENT_STATUS_REPORT, INTERACTION_REPORT, agent_status, interactions, reports
 from acdflow.pipeline.live_status import PollRecord, poll_once
+from acdflow.pipeline.steps import Step
 from acdflow.runtime import RunInfo
 from acdflow.transform.agent_status import LiveSkip
 from acdflow.warehouse import store
+from acdflow_dev.embedded import airflow_conn_from_uri
 from tests.client.scripted_server import Script, serve
 
 # The data interval the runs import: 2025-11-18 17:00-17:15 UTC (09:00 in Los Angeles).
@@ -71,6 +75,11 @@ class Pipeline:
     base_url: str
     integration: str = "acme"
     _conn: psycopg.Connection[Any] | None = field(default=None, repr=False)
+    # The steps reach the warehouse as tasks do: through an Airflow connection id (PostgresHook).
+    _conn_id: str = field(default_factory=lambda: f"wfm_{uuid.uuid4().hex[:10]}", repr=False)
+
+    def __post_init__(self) -> None:
+        os.environ[f"AIRFLOW_CONN_{self._conn_id.upper()}"] = json.dumps(airflow_conn_from_uri(self.uri))
 
     @property
     def spec(self) -> IntegrationSpec:
@@ -82,29 +91,33 @@ class Pipeline:
 
     @property
     def warehouse(self) -> WarehouseSpec:
-        return WarehouseSpec(conn_id="wfm_warehouse", schema=self.schema)
+        return WarehouseSpec(conn_id=self._conn_id, schema=self.schema)
 
     def import_interactions(self, report_id: int) -> dict[str, dict[str, Any]]:
         """extract → transform → load → aggregate_aht, as the interactions DAG runs them."""
         result = self._import(INTERACTION_REPORT, interactions, report_id)
-        run, intervals = run_info("interactions"), result["load"]["intervals"]
-        result["aggregate"] = interactions.aggregate_aht(
-            self.spec, self.warehouse, run, report_id, intervals, self.uri
-        )
+        result["aggregate"] = interactions.aggregate_aht(self.step("interactions", result))
         return result
 
     def import_agent_status(self, report_id: int) -> dict[str, dict[str, Any]]:
         """extract → transform → load, as the agent-status DAG runs them."""
         return self._import(AGENT_STATUS_REPORT, agent_status, report_id)
 
+    def step(self, kind: str, results: dict[str, dict[str, Any]]) -> Step:
+        """The :class:`Step` a task of ``kind`` gets, its upstream results read from ``results``."""
+        return Step(self.spec, self.warehouse, run_info(kind), results.get)
+
     def _import(self, report_type: str, steps: Any, report_id: int) -> dict[str, dict[str, Any]]:
-        run = run_info("interactions" if report_type == INTERACTION_REPORT else "agent_status")
-        spec, wh = self.spec, self.warehouse
-        return {
-            "extract": reports.extract(spec, wh, report_type, report_id, self.uri),
-            "transform": steps.transform(spec, wh, run, report_id, self.uri),
-            "load": steps.load(spec, wh, run, report_id, self.uri),
+        kind = "interactions" if report_type == INTERACTION_REPORT else "agent_status"
+        results: dict[str, dict[str, Any]] = {
+            "trigger_report": {"report_id": report_id, "report_type": report_type},
+            "wait_for_report": {"report_id": report_id},
         }
+        step = self.step(kind, results)
+        results["extract"] = reports.extract(step)
+        results["transform"] = steps.transform(step)
+        results["load"] = steps.load(step)
+        return {k: results[k] for k in ("extract", "transform", "load")}
 
     def poll_live(self) -> tuple[PollRecord, list[LiveSkip]]:
         """One live-status poll without poll ownership, as the poller's loop body runs it."""
@@ -124,6 +137,7 @@ class Pipeline:
         return [tuple(r) for r in self._conn.execute(composed, params).fetchall()]
 
     def close(self) -> None:
+        os.environ.pop(f"AIRFLOW_CONN_{self._conn_id.upper()}", None)
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -22,7 +22,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from acdflow.config import IntegrationSpec, WarehouseSpec, parse_config
-from acdflow.warehouse.connection import airflow_conn_from_uri
+from acdflow_dev.embedded import airflow_conn_from_uri
 from acdflow_dev.sim import SimConfig, Simulator
 
 FIFTEEN = timedelta(minutes=15)
@@ -128,15 +128,11 @@ class Pipeline:
                     os.environ[key] = value
 
     def dag(self, kind: str = "interactions") -> Any:
-        from acdflow import factory, live_dag
+        from acdflow import factory
 
         spec, warehouse = self.spec()
-        builders = {
-            "interactions": factory.build_interactions_dag,
-            "agent_status": factory.build_agent_status_dag,
-            "live_status": live_dag.build_live_status_dag,
-        }
-        return builders[kind](spec, warehouse)
+        (dag_kind,) = (k for k in factory.KINDS if k.name == kind)
+        return factory.build_dag(spec, warehouse, dag_kind)
 
     def run(
         self,

@@ -40,7 +40,7 @@ from tests.badinput.catalogue import (
     suspect,
     suspect_status,
 )
-from tests.badinput.harness import INTERVAL_START, Pipeline, run_info
+from tests.badinput.harness import INTERVAL_START, Pipeline
 
 INTEGRATION = "acme"
 INTERVAL_END = INTERVAL_START + timedelta(minutes=15)
@@ -115,7 +115,6 @@ def _denied(uri: str, statement: str, schema: str) -> None:
 def _load_one_interval_as(uri: str, schema: str) -> None:
     """Everything the three DAGs write for one interval, through the package's warehouse code."""
     pipeline = Pipeline(uri=uri, schema=schema, base_url="http://127.0.0.1:9", integration=INTEGRATION)
-    spec, warehouse = pipeline.spec, pipeline.warehouse
     with store.connect(uri, schema) as conn:  # checks for pending migrations first, as every task does
         store.land_pages(
             conn,
@@ -133,12 +132,16 @@ def _load_one_interval_as(uri: str, schema: str) -> None:
             report_id=2,
             pages=[[VALID_STATUS_A, VALID_STATUS_B, suspect_status(time="noon")]],
         )
-    run = run_info("interactions")
-    interactions.transform(spec, warehouse, run, 1, uri)
-    loaded = interactions.load(spec, warehouse, run, 1, uri)
-    interactions.aggregate_aht(spec, warehouse, run, 1, loaded["intervals"], uri)
-    agent_status.transform(spec, warehouse, run_info("agent_status"), 2, uri)
-    agent_status.load(spec, warehouse, run_info("agent_status"), 2, uri)
+    results: dict[str, dict[str, Any]] = {"extract": {"report_id": 1}}
+    step = pipeline.step("interactions", results)
+    results["transform"] = interactions.transform(step)
+    results["load"] = interactions.load(step)
+    interactions.aggregate_aht(step)
+    status_results: dict[str, dict[str, Any]] = {"extract": {"report_id": 2}}
+    status_step = pipeline.step("agent_status", status_results)
+    status_results["transform"] = agent_status.transform(status_step)
+    agent_status.load(status_step)
+    pipeline.close()
     with store.connect(uri, schema) as conn:
         # What the time-drift check reads, and what it writes.
         status_store.staged_observations(conn, schema, integration=INTEGRATION, report_id=2)

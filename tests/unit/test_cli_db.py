@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -23,8 +24,13 @@ def _acdflow(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+def _env_with_connection(uri: str) -> dict[str, str]:
+    return {**os.environ, "AIRFLOW_CONN_WFM_WAREHOUSE": uri}
+
+
 def test_db_migrate_applies_then_reports_up_to_date(warehouse_uri: str, fresh_schema: str) -> None:
-    first = _acdflow("db", "migrate", "--uri", warehouse_uri, "--schema", fresh_schema)
+    env = _env_with_connection(warehouse_uri)
+    first = _acdflow("db", "migrate", "--schema", fresh_schema, env=env)
     assert first.returncode == 0, first.stderr
     versions = [m.version for m in available_migrations()]
     assert (
@@ -49,18 +55,16 @@ def test_db_migrate_applies_then_reports_up_to_date(warehouse_uri: str, fresh_sc
             sql.SQL("SELECT count(*) FROM {}.schema_migrations").format(sql.Identifier(fresh_schema))
         ).fetchone()
         assert count == (len(versions),)
-    again = _acdflow("db", "migrate", "--uri", warehouse_uri, "--schema", fresh_schema)
+    again = _acdflow("db", "migrate", "--schema", fresh_schema, env=env)
     assert again.returncode == 0
     assert f"schema {fresh_schema}: up to date" in again.stdout
 
 
-def test_db_migrate_without_a_connection_says_what_to_set() -> None:
-    import os
-
+def test_db_migrate_without_a_connection_names_it() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
     out = _acdflow("db", "migrate", env=env)
     assert out.returncode != 0
-    assert "AIRFLOW_CONN_WFM_WAREHOUSE" in out.stderr
+    assert "cannot connect with connection 'wfm_warehouse'" in out.stderr
 
 
 def test_db_grants_prints_a_runnable_script_and_refuses_hostile_names(

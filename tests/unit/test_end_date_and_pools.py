@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from acdflow.config import WarehouseSpec, load_config, parse_config, parse_integration
+from acdflow.config import ConfigResult, WarehouseSpec, load_config, parse_config, parse_integration
 from tests.conftest import airflow_env
 
 ENTRY = {"name": "acme_us", "conn_id": "eightbyeight_acme", "start_date": "2026-11-01T06:00:00Z"}
@@ -42,7 +42,7 @@ def test_scheduled_runs_stop_at_end_date() -> None:
     from acdflow import factory
 
     spec = parse_integration({**ENTRY, "end_date": "2026-11-01T07:00:00Z"})
-    dag = factory.build_interactions_dag(spec, WarehouseSpec())
+    dag = factory.build_dags(ConfigResult(Path("-"), WarehouseSpec(), (spec,), ()))["acme_us__interactions"]
     timetable = coerce_to_core_timetable(dag.timetable)
     restriction = TimeRestriction(earliest=dag.start_date, latest=dag.end_date, catchup=True)
     intervals = []
@@ -97,12 +97,10 @@ def test_pools_command_prints_what_airflow_pools_import_reads(tmp_path: Path) ->
     }
     assert all(p["name"] == name and p["include_deferred"] is False for name, p in pools.items())
     # The names are the ones the DAGs' tasks ask for.
-    from acdflow import factory, live_dag
+    from acdflow import factory
 
-    (spec, *_) = load_config(path).integrations
-    used = {t.pool for t in factory.build_interactions_dag(spec, WarehouseSpec()).tasks} | {
-        t.pool for t in live_dag.build_live_status_dag(spec, WarehouseSpec()).tasks
-    }
+    dags = factory.build_dags(load_config(path)).values()
+    used = {t.pool for dag in dags if dag.dag_id.startswith("acme_us__") for t in dag.tasks}
     assert used - {"default_pool"} == {"acdflow_8x8_acme_us", "acdflow_8x8_acme_us_live"}
 
 
@@ -111,5 +109,5 @@ def test_without_end_date_runs_are_unbounded(kind: str) -> None:
     from acdflow import factory
 
     spec = parse_integration(ENTRY)
-    builder = factory.build_interactions_dag if kind == "interactions" else factory.build_agent_status_dag
-    assert builder(spec, WarehouseSpec()).end_date is None
+    dags = factory.build_dags(ConfigResult(Path("-"), WarehouseSpec(), (spec,), ()))
+    assert dags[f"acme_us__{kind}"].end_date is None

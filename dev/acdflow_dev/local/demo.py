@@ -124,13 +124,11 @@ def run_demo(root: Path, *, hours: int = 2, out: Printer = print) -> int:
 
 
 def _run_dags(stack: SampleStack, step: Printer) -> list[RunLine]:
-    from acdflow import factory, live_dag
+    from acdflow import factory
 
     spec, warehouse = stack.spec()
-    dags = (
-        factory.build_interactions_dag(spec, warehouse),
-        factory.build_agent_status_dag(spec, warehouse),
-    )
+    built = {kind.name: factory.build_dag(spec, warehouse, kind) for kind in factory.KINDS}
+    dags = (built["interactions"], built["agent_status"])
     lines: list[RunLine] = []
     count = int((stack.end - stack.start_date) / FIFTEEN)
     for i in range(count):
@@ -145,7 +143,7 @@ def _run_dags(stack: SampleStack, step: Printer) -> list[RunLine]:
                 f"{line.state} in {line.seconds:.1f} s"
             )
     # A live-status run of an interval whose polling window has passed polls exactly once.
-    live = live_dag.build_live_status_dag(spec, warehouse)
+    live = built["live_status"]
     live_end = floor_interval(datetime.now(UTC)) - 2 * FIFTEEN
     began = time.monotonic()
     dag_run = live.test(logical_date=live_end)

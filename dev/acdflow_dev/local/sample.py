@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from acdflow.config import IntegrationSpec, WarehouseSpec, parse_config
-from acdflow.warehouse.connection import airflow_conn_from_uri
 from acdflow_dev import REPO_ROOT
+from acdflow_dev.embedded import airflow_conn_from_uri
 
 DEMO_ROOT = REPO_ROOT / ".acdflow" / "demo"
 NAME = "demo"

@@ -15,11 +15,23 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from acdflow.config import IntegrationSpec, WarehouseSpec
+from acdflow.config import IntegrationSpec
 from acdflow.pipeline import AGENT_STATUS_REPORT, TimeDriftError, reports
+from acdflow.pipeline.reports import authenticate, extract, wait_for_report
+from acdflow.pipeline.steps import Step
 from acdflow.runtime import RunInfo
 from acdflow.warehouse import agent_status as wh
 from acdflow.warehouse import store
+
+__all__ = [
+    "authenticate",
+    "check_time_drift",
+    "extract",
+    "load",
+    "transform",
+    "trigger_report",
+    "wait_for_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +43,20 @@ def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetim
     return run.interval_start - timedelta(minutes=spec.status_overlap_minutes), run.interval_end
 
 
-def trigger_report(spec: IntegrationSpec, run: RunInfo) -> dict[str, Any]:
-    start, end = fetch_window(spec, run)
-    return reports.trigger_report(spec, report_type=REPORT_TYPE, metrics=METRICS, start=start, end=end)
+def trigger_report(step: Step) -> dict[str, Any]:
+    start, end = fetch_window(step.spec, step.run)
+    return reports.trigger_report(step, report_type=REPORT_TYPE, metrics=METRICS, start=start, end=end)
 
 
-def transform(
-    spec: IntegrationSpec, warehouse: WarehouseSpec, run: RunInfo, report_id: int, warehouse_uri: str
-) -> dict[str, Any]:
+def transform(step: Step) -> dict[str, Any]:
     from acdflow.transform.agent_status import status_name, transform_status_events
 
-    with store.connect(warehouse_uri, warehouse.schema) as conn:
-        fetched = store.landed_row_count(conn, warehouse.schema, integration=spec.name, report_id=report_id)
+    report_id = int(step.upstream("extract")["report_id"])
+    schema, integration = step.warehouse.schema, step.spec.name
+    with step.connect() as conn:
+        fetched = store.landed_row_count(conn, schema, integration=integration, report_id=report_id)
         batch = transform_status_events(
-            store.iter_landed_rows(conn, warehouse.schema, integration=spec.name, report_id=report_id)
+            store.iter_landed_rows(conn, schema, integration=integration, report_id=report_id)
         )
         events, collapsed = wh.collapse_same_instant(
             wh.StagedEvent(
@@ -60,8 +72,8 @@ def transform(
         )
         staged, quarantined = wh.stage_events(
             conn,
-            warehouse.schema,
-            integration=spec.name,
+            schema,
+            integration=integration,
             report_id=report_id,
             events=events,
             rejected=(
@@ -83,16 +95,15 @@ def transform(
     )
 
 
-def load(
-    spec: IntegrationSpec, warehouse: WarehouseSpec, run: RunInfo, report_id: int, warehouse_uri: str
-) -> dict[str, Any]:
-    with store.connect(warehouse_uri, warehouse.schema) as conn:
+def load(step: Step) -> dict[str, Any]:
+    report_id = int(step.upstream("transform")["report_id"])
+    with step.connect() as conn:
         result = wh.publish_history(
             conn,
-            warehouse.schema,
-            integration=spec.name,
+            step.warehouse.schema,
+            integration=step.spec.name,
             report_id=report_id,
-            interval_start=run.interval_start,
+            interval_start=step.run.interval_start,
         )
     summary = {
         "report_id": report_id,
@@ -105,20 +116,16 @@ def load(
     return summary
 
 
-def check_time_drift(
-    spec: IntegrationSpec,
-    warehouse: WarehouseSpec,
-    run: RunInfo,
-    triggered: dict[str, Any],
-    report_id: int,
-    warehouse_uri: str,
-) -> dict[str, Any]:
+def check_time_drift(step: Step) -> dict[str, Any]:
     """Validate the interval with Great Expectations, store the results in ``dq_results``, then
     fail on drift unless the integration is set to warn. The loaded statuses stay either way."""
     from acdflow.quality import LiveHistoryPair, StatusEventObservation, run_drift_checks, write_results
     from acdflow.runtime import eightbyeight_settings
     from acdflow.timewindow import request_window
 
+    spec, warehouse, run = step.spec, step.warehouse, step.run
+    triggered = step.upstream("trigger_report")
+    report_id = int(step.upstream("load")["report_id"])
     timezone = eightbyeight_settings(spec.conn_id, spec.name).timezone
     start = datetime.fromisoformat(triggered["window_start"])
     end = datetime.fromisoformat(triggered["window_end"])
@@ -126,7 +133,7 @@ def check_time_drift(
     # correction the import believes it asked for [start, end), and that is what drift is judged by.
     window = request_window(start, end, timezone, correct_quirk=True)
     requested = (window.covers_start, window.covers_end) if spec.correct_time_quirk else (start, end)
-    with store.connect(warehouse_uri, warehouse.schema) as conn:
+    with step.connect() as conn:
         observations = [
             StatusEventObservation(agent_id=a, status=s, time_utc=t, observed_offset_minutes=o)
             for a, s, t, o in wh.staged_observations(

@@ -18,10 +18,22 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from acdflow.config import IntegrationSpec, WarehouseSpec
+from acdflow.config import IntegrationSpec
 from acdflow.pipeline import INTERACTION_REPORT, reports
+from acdflow.pipeline.reports import authenticate, extract, wait_for_report
+from acdflow.pipeline.steps import Step
 from acdflow.runtime import RunInfo
 from acdflow.warehouse import store
+
+__all__ = [
+    "aggregate_aht",
+    "authenticate",
+    "extract",
+    "load",
+    "transform",
+    "trigger_report",
+    "wait_for_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,27 +76,27 @@ def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetim
     return run.interval_start - lookback, run.interval_end
 
 
-def trigger_report(spec: IntegrationSpec, run: RunInfo) -> dict[str, Any]:
-    start, end = fetch_window(spec, run)
+def trigger_report(step: Step) -> dict[str, Any]:
+    start, end = fetch_window(step.spec, step.run)
     return reports.trigger_report(
-        spec, report_type=REPORT_TYPE, metrics=METRICS, start=start, end=end, include_participants=True
+        step, report_type=REPORT_TYPE, metrics=METRICS, start=start, end=end, include_participants=True
     )
 
 
-def transform(
-    spec: IntegrationSpec, warehouse: WarehouseSpec, run: RunInfo, report_id: int, warehouse_uri: str
-) -> dict[str, Any]:
+def transform(step: Step) -> dict[str, Any]:
     from acdflow.transform.interactions import transform_interactions
 
-    with store.connect(warehouse_uri, warehouse.schema) as conn:
-        fetched = store.landed_row_count(conn, warehouse.schema, integration=spec.name, report_id=report_id)
+    report_id = int(step.upstream("extract")["report_id"])
+    schema, integration = step.warehouse.schema, step.spec.name
+    with step.connect() as conn:
+        fetched = store.landed_row_count(conn, schema, integration=integration, report_id=report_id)
         batch = transform_interactions(
-            store.iter_landed_rows(conn, warehouse.schema, integration=spec.name, report_id=report_id)
+            store.iter_landed_rows(conn, schema, integration=integration, report_id=report_id)
         )
         staged, quarantined = store.stage_interactions(
             conn,
-            warehouse.schema,
-            integration=spec.name,
+            schema,
+            integration=integration,
             report_id=report_id,
             records=(
                 (
@@ -124,16 +136,15 @@ def transform(
     )
 
 
-def load(
-    spec: IntegrationSpec, warehouse: WarehouseSpec, run: RunInfo, report_id: int, warehouse_uri: str
-) -> dict[str, Any]:
-    with store.connect(warehouse_uri, warehouse.schema) as conn:
+def load(step: Step) -> dict[str, Any]:
+    report_id = int(step.upstream("transform")["report_id"])
+    with step.connect() as conn:
         result = store.publish_interactions(
             conn,
-            warehouse.schema,
-            integration=spec.name,
+            step.warehouse.schema,
+            integration=step.spec.name,
             report_id=report_id,
-            interval_start=run.interval_start,
+            interval_start=step.run.interval_start,
         )
     summary = {
         "report_id": report_id,
@@ -146,17 +157,16 @@ def load(
     return summary
 
 
-def aggregate_aht(
-    spec: IntegrationSpec,
-    warehouse: WarehouseSpec,
-    run: RunInfo,
-    report_id: int,
-    intervals: list[str],
-    warehouse_uri: str,
-) -> dict[str, Any]:
-    touched = sorted({datetime.fromisoformat(i) for i in intervals} | {run.interval_start})
-    with store.connect(warehouse_uri, warehouse.schema) as conn:
+def aggregate_aht(step: Step) -> dict[str, Any]:
+    loaded = step.upstream("load")
+    report_id = int(loaded["report_id"])
+    touched = sorted({datetime.fromisoformat(i) for i in loaded["intervals"]} | {step.run.interval_start})
+    with step.connect() as conn:
         written = store.recompute_aht(
-            conn, warehouse.schema, integration=spec.name, intervals=touched, cleanup_report_id=report_id
+            conn,
+            step.warehouse.schema,
+            integration=step.spec.name,
+            intervals=touched,
+            cleanup_report_id=report_id,
         )
     return {"report_id": report_id, "intervals": len(touched), "aht_rows_written": written}

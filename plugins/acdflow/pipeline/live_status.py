@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from acdflow.config import IntegrationSpec, WarehouseSpec
 from acdflow.eightbyeight.client import DEFAULT_LIVE_METRICS, MAX_PAGE_SIZE, ClientStats
 from acdflow.eightbyeight.errors import TransientApiError
 from acdflow.pipeline.live_timing import (
@@ -54,7 +53,7 @@ from acdflow.pipeline.live_timing import (
     polling_window,
     stale_after,
 )
-from acdflow.runtime import RunInfo
+from acdflow.pipeline.steps import Step
 from acdflow.transform.agent_status import LiveSkip, LiveStatus, live_statuses
 from acdflow.warehouse import live as live_store
 from acdflow.warehouse.store import Connection
@@ -350,26 +349,11 @@ def _note_skipped(integration: str, known: dict[str, str], skipped: list[LiveSki
 # --- the DAG's steps -----------------------------------------------------------------------------
 
 
-def poll_live_status(
-    spec: IntegrationSpec,
-    warehouse: WarehouseSpec,
-    run: RunInfo,
-    warehouse_uri: str,
-    *,
-    clock: Callable[[], datetime] = utc_now,
-) -> dict[str, Any]:
-    """Task body of ``poll_live_status``: the loop for this run's polling window.
-
-    (``authenticate`` is :func:`acdflow.pipeline.reports.authenticate`, shared with the report DAGs.)
-    """
-    from acdflow.runtime import eightbyeight_client
-    from acdflow.warehouse import store
-
+def poll_live_status(step: Step, *, clock: Callable[[], datetime] = utc_now) -> dict[str, Any]:
+    """The loop for this run's polling window."""
+    spec, warehouse, run = step.spec, step.warehouse, step.run
     window = polling_window(run.interval_end, spec.live_poll_seconds)
-    with (
-        eightbyeight_client(spec.conn_id, spec.name) as client,
-        store.connect(warehouse_uri, warehouse.schema) as conn,
-    ):
+    with step.client() as client, step.connect() as conn:
         result = run_poll_loop(
             client,
             conn,

@@ -1,5 +1,8 @@
 """Steps shared by every DAG that reads an 8x8 detailed report: authenticate, trigger the report
-for a UTC window, wait until its data is readable, and land its pages in the warehouse."""
+for a UTC window, wait until its data is readable, and land its pages in the warehouse.
+
+``pipeline/<kind>.py`` re-exports the shared steps, so each task id is found in its kind's module.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from acdflow.config import IntegrationSpec, WarehouseSpec
-from acdflow.runtime import RunInfo
+from acdflow.pipeline.steps import Step
 from acdflow.warehouse import store
 
 log = logging.getLogger(__name__)
@@ -25,17 +27,15 @@ def _api_stats(client: Any) -> dict[str, Any]:
     }
 
 
-def authenticate(spec: IntegrationSpec, run: RunInfo) -> dict[str, Any]:
-    from acdflow.runtime import eightbyeight_client
-
-    client = eightbyeight_client(spec.conn_id, spec.name)
+def authenticate(step: Step) -> dict[str, Any]:
+    client = step.client()
     client.authenticate()
-    log.info("8x8 credentials of integration %s accepted", spec.name)
+    log.info("8x8 credentials of integration %s accepted", step.spec.name)
     return {"authenticated": True, **_api_stats(client)}
 
 
 def trigger_report(
-    spec: IntegrationSpec,
+    step: Step,
     *,
     report_type: str,
     metrics: Sequence[str],
@@ -48,11 +48,10 @@ def trigger_report(
     The request carries tenant-local wall-clock digits (8x8 reads them that way, contract 4.7)
     unless the integration reproduces the naive import. The returned request is everything needed
     to create the same report again."""
-    from acdflow.runtime import eightbyeight_client
     from acdflow.timewindow import request_window
 
-    client = eightbyeight_client(spec.conn_id, spec.name)
-    window = request_window(start, end, client.settings.timezone, correct_quirk=spec.correct_time_quirk)
+    client = step.client()
+    window = request_window(start, end, client.settings.timezone, correct_quirk=step.spec.correct_time_quirk)
     request = {
         "report_type": report_type,
         "metrics": list(metrics),
@@ -93,13 +92,13 @@ def _create(client: Any, request: dict[str, Any]) -> int:
     return report_id
 
 
-def wait_for_report(spec: IntegrationSpec, triggered: dict[str, Any]) -> dict[str, Any]:
-    """Detailed reports are created DONE (contract 7.3), but their data can briefly answer 404
-    (16.5): read one row first, and if the report stays unknown create it once more."""
+def wait_for_report(step: Step) -> dict[str, Any]:
+    """Detailed reports are created DONE, but their data can briefly answer 404: read one row
+    first, and if the report stays unknown create it once more."""
     from acdflow.eightbyeight.errors import ReportNotFoundError
-    from acdflow.runtime import eightbyeight_client
 
-    client = eightbyeight_client(spec.conn_id, spec.name)
+    triggered = step.upstream("trigger_report")
+    client = step.client()
     report_id = int(triggered["report_id"])
     recreated = False
     try:
@@ -117,22 +116,16 @@ def wait_for_report(spec: IntegrationSpec, triggered: dict[str, Any]) -> dict[st
     }
 
 
-def extract(
-    spec: IntegrationSpec,
-    warehouse: WarehouseSpec,
-    report_kind: str,
-    report_id: int,
-    warehouse_uri: str,
-) -> dict[str, Any]:
+def extract(step: Step) -> dict[str, Any]:
     """Page through the report into ``raw_report_pages`` (one transaction: all pages or none)."""
-    from acdflow.runtime import eightbyeight_client
-
-    client = eightbyeight_client(spec.conn_id, spec.name)
-    with store.connect(warehouse_uri, warehouse.schema) as conn:
+    report_kind = str(step.upstream("trigger_report")["report_type"])
+    report_id = int(step.upstream("wait_for_report")["report_id"])
+    client = step.client()
+    with step.connect() as conn:
         landed = store.land_pages(
             conn,
-            warehouse.schema,
-            integration=spec.name,
+            step.warehouse.schema,
+            integration=step.spec.name,
             report_kind=report_kind,
             report_id=report_id,
             pages=(page.rows for page in client.iter_detailed_pages(report_id)),

@@ -1,45 +1,83 @@
 """Running one pipeline step inside an Airflow task, with its row in ``load_runs``.
 
-Every step, successful or failed, leaves one ``load_runs`` row with its counts and duration, so a
-data engineer can answer "what did the 14:15 run of acme fetch, load and reject?" with SQL.
+Every task of every acdflow DAG is ``pipeline/<kind>.py::<task_id>(step)``: one function per task
+id, one signature. :class:`Step` is all a step gets: the integration, the warehouse, the run's
+identity, its upstream tasks' results (ids and counts from XCom) and the ways to reach the
+warehouse and 8x8. Every step, successful or failed, leaves one ``load_runs`` row with its counts
+and duration, so a data engineer can answer "what did the 14:15 run of acme fetch, load and
+reject?" with SQL.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from acdflow.config import IntegrationSpec, WarehouseSpec
-from acdflow.runtime import RunInfo, run_info, warehouse_uri
-from acdflow.warehouse import store
+from acdflow.redaction import error_summary
+from acdflow.runtime import RunInfo, run_info
+
+if TYPE_CHECKING:
+    from acdflow.eightbyeight.client import EightByEightClient
+    from acdflow.warehouse.store import Connection
 
 _COUNTS = ("rows_fetched", "rows_loaded", "rows_rejected", "api_requests")
+
+StepFunction = Callable[["Step"], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What a step function receives."""
+
+    spec: IntegrationSpec
+    warehouse: WarehouseSpec
+    run: RunInfo
+    xcom: Callable[[str], Any]  # the result of another task of the same run, by task id
+
+    def upstream(self, task_id: str) -> dict[str, Any]:
+        result = self.xcom(task_id)
+        if not isinstance(result, Mapping):
+            raise RuntimeError(f"no result from upstream task {task_id!r}; clear it together with this one")
+        return dict(result)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A session on the warehouse connection (``warehouse.conn_id``), schema migrated."""
+        from acdflow.warehouse.connection import connect
+
+        with connect(self.warehouse.conn_id, self.warehouse.schema) as conn:
+            yield conn
+
+    def client(self) -> EightByEightClient:
+        """A client for the integration's 8x8 connection; the tokens it obtains are masked in logs."""
+        from acdflow.runtime import eightbyeight_client
+
+        return eightbyeight_client(self.spec.conn_id, self.spec.name)
 
 
 def _int_or_none(value: Any) -> int | None:
     return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
-
-
 def run_step(
-    spec: IntegrationSpec,
-    warehouse: WarehouseSpec,
-    context: Mapping[str, Any],
-    body: Callable[[RunInfo, str], dict[str, Any]],
+    spec: IntegrationSpec, warehouse: WarehouseSpec, context: Mapping[str, Any], function: StepFunction
 ) -> dict[str, Any]:
-    """Run ``body(run, warehouse_uri)``, record the outcome in ``load_runs`` and return its summary."""
-    run = run_info(context)
-    uri = warehouse_uri(warehouse.conn_id)
+    """Run ``function(step)``, record the outcome in ``load_runs`` and return its summary."""
+    from acdflow.warehouse import store
+    from acdflow.warehouse.connection import connect
+
+    ti = context["ti"]
+    step = Step(spec, warehouse, run_info(context), lambda task_id: ti.xcom_pull(task_ids=task_id))
+    run = step.run
     started = time.monotonic()
     summary: dict[str, Any] = {}
     error: BaseException | None = None
     try:
-        summary = body(run, uri)
+        summary = function(step)
         return summary
     except BaseException as exc:
         error = exc
@@ -56,12 +94,12 @@ def run_step(
             duration_ms=int((time.monotonic() - started) * 1000),
             report_id=_int_or_none(summary.get("report_id")),
             status="failed" if error is not None else "success",
-            error=first_line(error) if error is not None else None,
+            error=error_summary(error) if error is not None else None,
             details=summary,
             **{key: _int_or_none(summary.get(key)) for key in _COUNTS},
         )
         try:
-            with store.connect(uri, warehouse.schema) as conn:
+            with connect(warehouse.conn_id, warehouse.schema) as conn:
                 store.record_step(conn, warehouse.schema, record)
         except Exception:
             # The run log must never mask the step's own outcome.

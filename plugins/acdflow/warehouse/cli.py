@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from acdflow.config import load_config
-from acdflow.warehouse.connection import uri_from_airflow_conn
 
 
 def register(groups: Any) -> None:
@@ -23,7 +21,12 @@ def register(groups: Any) -> None:
         ),
     )
     migrate.add_argument(
-        "--uri", help="libpq URI; default: the warehouse connection's AIRFLOW_CONN_* variable"
+        "--conn-id",
+        help=(
+            "Airflow connection (type postgres) of the schema owner, read like a task reads it: "
+            "AIRFLOW_CONN_* variable, secrets backend or metadata database "
+            "(default: the warehouse conn_id of the integrations file)"
+        ),
     )
     migrate.add_argument("--schema", help="default: the schema in the integrations file (acd)")
     migrate.set_defaults(func=_migrate)
@@ -42,27 +45,22 @@ def register(groups: Any) -> None:
     grants.set_defaults(func=_grants)
 
 
-def _warehouse_uri(args: argparse.Namespace, conn_id: str) -> str:
-    if args.uri:
-        return str(args.uri)
-    variable = f"AIRFLOW_CONN_{conn_id.upper()}"
-    value = os.environ.get(variable)
-    if not value:
-        raise SystemExit(
-            f"acdflow db migrate: pass --uri or set {variable} (the warehouse connection {conn_id!r})"
-        )
-    return uri_from_airflow_conn(value)
-
-
 def _migrate(args: argparse.Namespace) -> int:
-    import psycopg
-
+    from acdflow.warehouse.connection import open_warehouse
     from acdflow.warehouse.migrate import apply_migrations
 
     config = load_config()
     schema = args.schema or config.warehouse.schema
-    uri = _warehouse_uri(args, config.warehouse.conn_id)
-    with psycopg.connect(uri, autocommit=True) as conn:
+    conn_id = args.conn_id or config.warehouse.conn_id
+    try:
+        conn = open_warehouse(conn_id)
+    except Exception as exc:
+        from acdflow.redaction import error_summary
+
+        raise SystemExit(
+            f"acdflow db migrate: cannot connect with connection {conn_id!r}: {error_summary(exc)}"
+        ) from None
+    with conn:
         applied = apply_migrations(conn, schema)
     if applied:
         print(f"schema {schema}: applied migrations {', '.join(f'{v:04d}' for v in applied)}")

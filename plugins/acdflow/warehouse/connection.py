@@ -1,51 +1,39 @@
-"""Turn an Airflow connection (URI or JSON form) into a libpq URI psycopg accepts."""
+"""Warehouse sessions of a running task or of ``acdflow db``: from an Airflow connection id,
+through the postgres provider's ``PostgresHook``.
+
+The hook reads the connection from wherever Airflow keeps it (metadata database, environment
+variable, secrets backend) and hands every libpq option of its ``extra`` (``sslmode``,
+``sslrootcert``, ``options``, …) and its IAM options to psycopg as they are; a host that is a
+unix-socket directory (``/var/run/postgresql``, ``/cloudsql/<instance>``) stays a socket
+directory. acdflow never rebuilds a connection string itself, so nothing of that is lost.
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
-_POSTGRES_SCHEMES = {"postgres", "postgresql"}
+from acdflow.warehouse.store import Connection, session
 
-
-def uri_from_airflow_conn(value: str) -> str:
-    """Accept ``AIRFLOW_CONN_*`` values in URI or JSON form and return a ``postgresql://`` URI."""
-    value = value.strip()
-    if value.startswith("{"):
-        data = json.loads(value)
-        conn_type = str(data.get("conn_type", "postgres"))
-        if conn_type not in _POSTGRES_SCHEMES:
-            raise ValueError(f"warehouse connection must be of type postgres, got {conn_type!r}")
-        user = quote(str(data.get("login") or ""), safe="")
-        password = data.get("password")
-        auth = user + (":" + quote(str(password), safe="") if password else "")
-        host = str(data.get("host") or "localhost")
-        port = f":{data['port']}" if data.get("port") else ""
-        database = quote(str(data.get("schema") or "postgres"), safe="")
-        netloc = f"{auth}@{host}{port}" if auth else f"{host}{port}"
-        return f"postgresql://{netloc}/{database}"
-    parts = urlsplit(value)
-    if parts.scheme not in _POSTGRES_SCHEMES:
-        raise ValueError(f"warehouse connection must be a postgres URI, got scheme {parts.scheme!r}")
-    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, parts.fragment))
+_POSTGRES_TYPES = {"postgres", "postgresql"}
 
 
-def airflow_conn_from_uri(uri: str, *, description: str | None = None) -> dict[str, Any]:
-    """The JSON form of an Airflow ``postgres`` connection (``AIRFLOW_CONN_*``, ``connections
-    import``) for a libpq URI: the inverse of :func:`uri_from_airflow_conn`."""
-    import psycopg
+def open_warehouse(conn_id: str) -> Connection:
+    """A new psycopg connection (autocommit; transactions are explicit) for ``conn_id``."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    parts = psycopg.conninfo.conninfo_to_dict(uri)
-    conn: dict[str, Any] = {
-        "conn_type": "postgres",
-        "host": str(parts.get("host") or "127.0.0.1"),
-        "port": int(str(parts.get("port") or 5432)),
-        "login": str(parts.get("user") or "postgres"),
-        "schema": str(parts.get("dbname") or "postgres"),
-    }
-    if parts.get("password"):
-        conn["password"] = str(parts["password"])
-    if description:
-        conn["description"] = description
-    return conn
+    hook = PostgresHook(postgres_conn_id=conn_id)
+    conn_type = hook.connection.conn_type
+    if conn_type not in _POSTGRES_TYPES:
+        raise RuntimeError(f"connection {conn_id!r} must be of type postgres, not {conn_type!r}")
+    conn: Any = hook.get_conn()
+    conn.autocommit = True
+    return conn  # type: ignore[no-any-return]
+
+
+@contextmanager
+def connect(conn_id: str, schema: str) -> Iterator[Connection]:
+    """A warehouse session on ``conn_id`` with ``schema`` migrated, closed on exit."""
+    with open_warehouse(conn_id) as conn, session(conn, schema):
+        yield conn

@@ -30,10 +30,21 @@ Connection = psycopg.Connection[Any]
 
 
 @contextmanager
-def connect(uri: str, schema: str) -> Iterator[Connection]:
-    """A warehouse connection with the schema migrated; commits are explicit (``conn.transaction()``)."""
-    with psycopg.connect(uri, autocommit=True, application_name="acdflow") as conn:
-        ensure_schema(conn, schema)
+def session(conn: Connection, schema: str) -> Iterator[Connection]:
+    """``conn`` with ``schema`` migrated; commits are explicit (``conn.transaction()``). Tasks get
+    their connection from :func:`acdflow.warehouse.connection.connect`."""
+    ensure_schema(conn, schema)
+    yield conn
+
+
+@contextmanager
+def connect(conninfo: str, schema: str) -> Iterator[Connection]:
+    """A session on a libpq connection string: for tools and tests that hold the server's address
+    rather than an Airflow connection."""
+    with (
+        psycopg.connect(conninfo, autocommit=True, application_name="acdflow") as conn,
+        session(conn, schema),
+    ):
         yield conn
 
 
