@@ -6,6 +6,7 @@ import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -26,22 +27,22 @@ def _record(
     channel: str = "call",
     handled: bool = True,
     handling_ms: int | None = 60_000,
-) -> tuple[Any, ...]:
+) -> SimpleNamespace:
     queue_time = T0 + timedelta(minutes=minute, seconds=7)
     interval = queue_time.replace(minute=queue_time.minute - queue_time.minute % 15, second=0)
-    return (
-        f"int-{i}",
-        "412",
-        queue,
-        channel,
-        "Phone",
-        "InboundDir",
-        queue_time,
-        interval,
-        handled,
-        handling_ms,
-        queue_time - timedelta(seconds=5),
-        queue_time + timedelta(minutes=5),
+    return SimpleNamespace(
+        interaction_id=f"int-{i}",
+        queue_id="412",
+        queue_name=queue,
+        channel=channel,
+        media_type="Phone",
+        direction="InboundDir",
+        queue_time=queue_time,
+        interval_start=interval,
+        handled=handled,
+        handling_ms=handling_ms,
+        created_time=queue_time - timedelta(seconds=5),
+        finished_time=queue_time + timedelta(minutes=5),
     )
 
 
@@ -49,7 +50,7 @@ def _stage(
     conn: store.Connection,
     schema: str,
     report_id: int,
-    records: list[tuple[Any, ...]],
+    records: list[SimpleNamespace],
     rejected: list[store.StagedRejection] | None = None,
 ) -> None:
     store.stage_interactions(
@@ -93,10 +94,10 @@ def test_migrations_apply_once_even_concurrently(warehouse_uri: str, fresh_schem
 
 
 def test_interval_must_match_queue_time(warehouse_uri: str, fresh_schema: str) -> None:
-    bad = list(_record(1, minute=3))
-    bad[7] = T0 + timedelta(minutes=15)  # wrong interval for a 10:03 queue time
+    bad = _record(1, minute=3)
+    bad.interval_start = T0 + timedelta(minutes=15)  # wrong interval for a 10:03 queue time
     with store.connect(warehouse_uri, fresh_schema) as conn:
-        _stage(conn, fresh_schema, 1, [tuple(bad)])
+        _stage(conn, fresh_schema, 1, [bad])
         with pytest.raises(psycopg.errors.CheckViolation):
             store.publish_interactions(conn, fresh_schema, integration="acme", report_id=1, interval_start=T0)
 
@@ -179,8 +180,8 @@ def test_aht_recompute_matches_an_independent_calculation(warehouse_uri: str, fr
         )
     expected: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for r in records:
-        if r[8] and r[9] is not None:
-            expected[(r[7], r[2], r[3])].append(r[9])
+        if r.handled and r.handling_ms is not None:
+            expected[(r.interval_start, r.queue_name, r.channel)].append(r.handling_ms)
     with store.connect(warehouse_uri, fresh_schema) as conn:
         _stage(conn, fresh_schema, 1, records)
         result = store.publish_interactions(

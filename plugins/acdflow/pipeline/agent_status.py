@@ -51,13 +51,8 @@ def trigger_report(step: Step) -> dict[str, Any]:
 def transform(step: Step) -> dict[str, Any]:
     from acdflow.transform.agent_status import status_name, transform_status_events
 
-    report_id = int(step.upstream("extract")["report_id"])
-    schema, integration = step.warehouse.schema, step.spec.name
-    with step.connect() as conn:
-        fetched = store.landed_row_count(conn, schema, integration=integration, report_id=report_id)
-        batch = transform_status_events(
-            store.iter_landed_rows(conn, schema, integration=integration, report_id=report_id)
-        )
+    with reports.landed_report(step) as landed:
+        batch = transform_status_events(landed.rows)
         events, collapsed = wh.collapse_same_instant(
             wh.StagedEvent(
                 agent_id=e.agent_id,
@@ -71,40 +66,28 @@ def transform(step: Step) -> dict[str, Any]:
             for e in batch.events
         )
         staged, quarantined = wh.stage_events(
-            conn,
-            schema,
-            integration=integration,
-            report_id=report_id,
+            landed.conn,
+            step.warehouse.schema,
+            integration=step.spec.name,
+            report_id=landed.report_id,
             events=events,
             rejected=(
                 store.StagedRejection(x.reason, x.raw, x.agent_id, x.record_time) for x in batch.rejected
             ),
         )
-    accounted = len(batch.events) + len(batch.rejected) + batch.duplicates
-    summary = {
-        "report_id": report_id,
-        "rows_fetched": fetched,
-        "events": staged,
-        "rows_rejected": len(batch.rejected),
-        "rejected_distinct": quarantined,
-        "duplicates": batch.duplicates,
-        "same_instant_collapsed": collapsed,
-    }
     return reports.account_for_rows(
-        report_id, fetched, accounted, summary, [x.reason for x in batch.rejected]
+        landed,
+        accounted=len(batch.events) + len(batch.rejected) + batch.duplicates,
+        rejected_reasons=[x.reason for x in batch.rejected],
+        events=staged,
+        rejected_distinct=quarantined,
+        duplicates=batch.duplicates,
+        same_instant_collapsed=collapsed,
     )
 
 
 def load(step: Step) -> dict[str, Any]:
-    report_id = int(step.upstream("transform")["report_id"])
-    with step.connect() as conn:
-        result = wh.publish_history(
-            conn,
-            step.warehouse.schema,
-            integration=step.spec.name,
-            report_id=report_id,
-            interval_start=step.run.interval_start,
-        )
+    report_id, result = reports.publish_report(step, wh.publish_history)
     summary = {
         "report_id": report_id,
         "rows_loaded": result.staged,

@@ -86,66 +86,33 @@ def trigger_report(step: Step) -> dict[str, Any]:
 def transform(step: Step) -> dict[str, Any]:
     from acdflow.transform.interactions import transform_interactions
 
-    report_id = int(step.upstream("extract")["report_id"])
-    schema, integration = step.warehouse.schema, step.spec.name
-    with step.connect() as conn:
-        fetched = store.landed_row_count(conn, schema, integration=integration, report_id=report_id)
-        batch = transform_interactions(
-            store.iter_landed_rows(conn, schema, integration=integration, report_id=report_id)
-        )
+    with reports.landed_report(step) as landed:
+        batch = transform_interactions(landed.rows)
         staged, quarantined = store.stage_interactions(
-            conn,
-            schema,
-            integration=integration,
-            report_id=report_id,
-            records=(
-                (
-                    r.interaction_id,
-                    r.queue_id,
-                    r.queue_name,
-                    r.channel,
-                    r.media_type,
-                    r.direction,
-                    r.queue_time,
-                    r.interval_start,
-                    r.handled,
-                    r.handling_ms,
-                    r.created_time,
-                    r.finished_time,
-                )
-                for r in batch.records
-            ),
+            landed.conn,
+            step.warehouse.schema,
+            integration=step.spec.name,
+            report_id=landed.report_id,
+            records=batch.records,
             rejected=(
                 store.StagedRejection(x.reason, x.raw, x.interaction_id, x.record_time)
                 for x in batch.rejected
             ),
         )
-        accounted = len(batch.records) + len(batch.rejected) + sum(batch.filtered.values()) + batch.duplicates
-        summary = {
-            "report_id": report_id,
-            "rows_fetched": fetched,
-            "records": staged,
-            "rows_rejected": len(batch.rejected),
-            "rejected_distinct": quarantined,
-            "filtered": dict(batch.filtered),
-            "aht_excluded": dict(batch.aht_excluded),
-            "duplicates": batch.duplicates,
-        }
     return reports.account_for_rows(
-        report_id, fetched, accounted, summary, [x.reason for x in batch.rejected]
+        landed,
+        accounted=len(batch.records) + len(batch.rejected) + sum(batch.filtered.values()) + batch.duplicates,
+        rejected_reasons=[x.reason for x in batch.rejected],
+        records=staged,
+        rejected_distinct=quarantined,
+        filtered=dict(batch.filtered),
+        aht_excluded=dict(batch.aht_excluded),
+        duplicates=batch.duplicates,
     )
 
 
 def load(step: Step) -> dict[str, Any]:
-    report_id = int(step.upstream("transform")["report_id"])
-    with step.connect() as conn:
-        result = store.publish_interactions(
-            conn,
-            step.warehouse.schema,
-            integration=step.spec.name,
-            report_id=report_id,
-            interval_start=step.run.interval_start,
-        )
+    report_id, result = reports.publish_report(step, store.publish_interactions)
     summary = {
         "report_id": report_id,
         "rows_loaded": result.staged,

@@ -7,14 +7,18 @@ for a UTC window, wait until its data is readable, and land its pages in the war
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from acdflow.pipeline.steps import Step
 from acdflow.warehouse import store
+from acdflow.warehouse.store import Connection
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _api_stats(client: Any) -> dict[str, Any]:
@@ -139,14 +143,59 @@ def extract(step: Step) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class LandedReport:
+    """A report's landed rows, read inside a warehouse session by ``transform``."""
+
+    conn: Connection
+    report_id: int
+    fetched: int
+    rows: Iterator[Any]
+
+
+@contextmanager
+def landed_report(step: Step) -> Iterator[LandedReport]:
+    """The rows ``extract`` landed for this run's report, streamed page by page."""
+    report_id = int(step.upstream("extract")["report_id"])
+    schema, integration = step.warehouse.schema, step.spec.name
+    with step.connect() as conn:
+        fetched = store.landed_row_count(conn, schema, integration=integration, report_id=report_id)
+        yield LandedReport(
+            conn,
+            report_id,
+            fetched,
+            store.iter_landed_rows(conn, schema, integration=integration, report_id=report_id),
+        )
+
+
 def account_for_rows(
-    report_id: int, fetched: int, accounted: int, summary: dict[str, Any], rejected_reasons: Sequence[str]
+    landed: LandedReport, *, accounted: int, rejected_reasons: Sequence[str], **counts: Any
 ) -> dict[str, Any]:
     """Every fetched row must be staged, quarantined, filtered by a product rule or a duplicate:
-    fail the transform if any went missing, and log why rows were quarantined."""
-    if accounted != fetched:
-        raise RuntimeError(f"transform accounted for {accounted} of {fetched} fetched rows: {summary}")
+    fail the transform if any went missing, log why rows were quarantined, return the summary."""
+    summary = {
+        "report_id": landed.report_id,
+        "rows_fetched": landed.fetched,
+        "rows_rejected": len(rejected_reasons),
+        **counts,
+    }
+    if accounted != landed.fetched:
+        raise RuntimeError(f"transform accounted for {accounted} of {landed.fetched} fetched rows: {summary}")
     for reason in sorted(set(rejected_reasons))[:20]:
-        log.warning("quarantined rows of report %s: %s", report_id, reason)
-    log.info("transformed report %s: %s", report_id, summary)
+        log.warning("quarantined rows of report %s: %s", landed.report_id, reason)
+    log.info("transformed report %s: %s", landed.report_id, summary)
     return summary
+
+
+def publish_report(step: Step, publish: Callable[..., T]) -> tuple[int, T]:
+    """Run ``publish`` (a warehouse publish function) for the report ``transform`` staged."""
+    report_id = int(step.upstream("transform")["report_id"])
+    with step.connect() as conn:
+        result = publish(
+            conn,
+            step.warehouse.schema,
+            integration=step.spec.name,
+            report_id=report_id,
+            interval_start=step.run.interval_start,
+        )
+    return report_id, result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -159,6 +160,7 @@ def landed_row_count(conn: Connection, schema: str, *, integration: str, report_
 
 # --- transform ---------------------------------------------------------------------------------
 
+# The staging columns, in the order COPY writes them; the record attributes of the same names.
 _STG_INTERACTION_COLUMNS = (
     "integration",
     "report_id",
@@ -242,11 +244,12 @@ def stage_interactions(
     *,
     integration: str,
     report_id: int,
-    records: Iterable[Sequence[Any]],
+    records: Iterable[Any],
     rejected: Iterable[StagedRejection],
 ) -> tuple[int, int]:
-    """Replace the staging rows of one report. ``records`` are tuples in staging column order
-    without the first two columns (integration, report_id). Returns (records, rejected) staged."""
+    """Replace the staging rows of one report. ``records`` have an attribute per staging column
+    (:class:`acdflow.transform.interactions.InteractionRecord`). Returns (records, rejected) staged."""
+    values = operator.attrgetter(*_STG_INTERACTION_COLUMNS[2:])
     with conn.transaction():
         clear_staging(
             conn,
@@ -260,7 +263,7 @@ def stage_interactions(
             schema,
             "stg_interactions",
             _STG_INTERACTION_COLUMNS,
-            ((integration, report_id, *record) for record in records),
+            ((integration, report_id, *values(record)) for record in records),
         )
         quarantined = copy_rejected(
             conn, schema, integration=integration, report_id=report_id, rejected=rejected
