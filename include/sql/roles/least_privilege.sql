@@ -19,7 +19,7 @@
 --
 -- Order on a new database:
 --   1. run this script                      (creates the roles, and the schema owned by {owner});
---   2. acdflow db migrate --uri <as owner>  (creates the tables);
+--   2. acdflow db migrate --conn-id <owner connection>  (creates the tables);
 --   3. run this script again                (grants {loader} its rights on the tables).
 -- After an upgrade that brings migrations, repeat 2 and 3. Tables created before this script ran
 -- (migrations applied by another role) are handed to {owner} in step 3.

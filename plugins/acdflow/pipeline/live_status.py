@@ -53,6 +53,7 @@ from acdflow.pipeline.live_timing import (
     polling_window,
     stale_after,
 )
+from acdflow.pipeline.reports import authenticate
 from acdflow.pipeline.steps import Step
 from acdflow.transform.agent_status import LiveSkip, LiveStatus, live_statuses
 from acdflow.warehouse import live as live_store
@@ -63,7 +64,9 @@ __all__ = [
     "POLL_WINDOW",
     "PollWindow",
     "api_requests_per_hour",
+    "authenticate",
     "handover_grace",
+    "poll_live_status",
     "polling_window",
     "run_poll_loop",
     "stale_after",
