@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = REPO_ROOT.parent / "shared"
 TMP_ROOT = REPO_ROOT / ".acdflow" / "tmp"
 
 # Airflow reads its configuration when first imported, which may happen while tests are being

@@ -1,8 +1,11 @@
 """Contract tests: response bodies validate against 8x8's OpenAPI response schemas.
 
-Where the contract deliberately deviates from the spec (contract 19.3, 11.4), the test says so in its
-name, shows that the spec form really rejects the documented form, and validates the documented form.
-The token endpoint has no schema in either spec and is not validated here.
+The schemas are 8x8's published OpenAPI files, vendored unchanged in ``tests/data/8x8-openapi/`` (see
+``SOURCE.md`` there). Where 8x8's own sources disagree with a response schema (its written guides and
+examples, or the spec's own path parameters) and the simulator follows them, the test says so in its
+name (``…__documented_deviation``), shows that the spec form really rejects the documented form, and
+validates the documented form (``docs/8x8-api-notes.md`` lists these differences). The token endpoint
+has no schema in either spec and is not validated here.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from .helpers import AGENT_STATUS, INTERACTIONS, NOW, OPENAPI_DIR, Api, body
 HIST = "8x8-analytics-8x8-analytics-for-contact-center-historical-metrics-api.json"
 RT = "8x8-analytics-8x8-analytics-for-contact-center-real-time-metrics-api.json"
 WINDOW = ("2026-03-10T08:00:00.000Z", "2026-03-10T08:29:59.999Z")
-# Contract 7.5: a detailed value is null, a string, an array of strings, a {value, ongoing} object or an
-# array of participant objects.
+# 8x8's detailed-report guide: a detailed value is null, a string, an array of strings, a
+# {value, ongoing} object or an array of participant objects.
 DOCUMENTED_DETAILED_VALUE: dict[str, Any] = {
     "anyOf": [
         {"type": "string", "nullable": True},
@@ -70,7 +73,7 @@ def test_report_types(api: Api) -> None:
     assert_valid(schema(HIST, "/report-types/{type}"), one)
 
 
-def test_detailed_create_is_object_not_spec_array__deviation_19_3(api: Api) -> None:
+def test_detailed_create_is_object_not_spec_array__documented_deviation(api: Api) -> None:
     created = api.create(body(INTERACTIONS, *WINDOW)).json()
     spec_form = schema(HIST, "/detailed-reports", "post")
     assert errors(spec_form, created)  # the spec wants an array
@@ -102,13 +105,13 @@ def _detailed_rows(api: Api, report_type: str, **extra: Any) -> list[dict[str, A
 @pytest.mark.parametrize(
     ("report_type", "extra"), [(INTERACTIONS, {"includeParticipants": True}), (AGENT_STATUS, {})]
 )
-def test_detailed_data_values_are_polymorphic__deviation_19_3(
+def test_detailed_data_values_are_polymorphic__documented_deviation(
     api: Api, report_type: str, extra: dict[str, Any]
 ) -> None:
     rows = _detailed_rows(api, report_type, **extra)
     assert rows
     spec_form = schema(HIST, "/detailed-reports/{id}/data")
-    # The spec types every item value as an object; strings, arrays and nulls are documented (7.5).
+    # The spec types every item value as an object; the guide documents strings, arrays and nulls too.
     assert errors(spec_form, rows)
     item_schema = spec_form["items"]["properties"]["items"]["items"]
     objects = [i for r in rows for i in r["items"] if isinstance(i["value"], dict)]
@@ -151,7 +154,7 @@ def test_summary_flow_bodies(api: Api) -> None:
     assert_valid(schema(HIST, "/{id}/data"), data)
 
 
-def test_report_details_id_is_integer__deviation_19_3(api: Api) -> None:
+def test_report_details_id_is_integer__documented_deviation(api: Api) -> None:
     created = api.post(
         f"{api.hist}",
         json={
@@ -169,7 +172,7 @@ def test_report_details_id_is_integer__deviation_19_3(api: Api) -> None:
     assert_valid(documented, details)
 
 
-def test_summary_data_null_dimension_values__deviation_19_3(api: Api) -> None:
+def test_summary_data_null_dimension_values__documented_deviation(api: Api) -> None:
     created = api.post(
         f"{api.hist}",
         json={
@@ -184,7 +187,7 @@ def test_summary_data_null_dimension_values__deviation_19_3(api: Api) -> None:
         api.get(f"{api.hist}/{created['id']}/status")
     data = api.get(f"{api.hist}/{created['id']}/data", params={"size": 1000}).json()
     spec_form = schema(HIST, "/{id}/data")
-    assert errors(spec_form, data)  # the grand-total row has null dimensions (10.4), the spec has strings
+    assert errors(spec_form, data)  # the grand-total row has null dimensions, the spec has strings
     documented = copy.deepcopy(spec_form)
     documented["items"]["properties"]["items"]["items"]["properties"]["value"]["nullable"] = True
     assert_valid(documented, data)
@@ -197,7 +200,7 @@ def test_agents_summary_and_numeric_metrics(api: Api) -> None:
     assert_valid(agents, numeric)
 
 
-def test_agents_metric_values_are_polymorphic__deviation_19_3(api: Api) -> None:
+def test_agents_metric_values_are_polymorphic__documented_deviation(api: Api) -> None:
     response = api.get(
         f"{api.rt}/agents", params={"metrics": "status.rt,lastLogin.rt,timeOnStatus.rt"}
     ).json()
@@ -210,7 +213,7 @@ def test_agents_metric_values_are_polymorphic__deviation_19_3(api: Api) -> None:
     assert_valid(documented, response)
 
 
-def test_agents_totals_element_has_null_id__deviation_11_4(api: Api) -> None:
+def test_agents_totals_element_has_null_id__documented_deviation(api: Api) -> None:
     response = api.get(
         f"{api.rt}/agents", params={"metrics": "accepted.today", "includeTotals": "true"}
     ).json()
