@@ -439,53 +439,6 @@ def test_tenant_header_selects_the_tenant(make_sim: Any) -> None:
     assert {r.tenant_id for r in running.log() if r.path != TOKEN} == {"acmecorp02"}
 
 
-# ---------------------------------------------------------------------------------------- summary
-
-SUMMARY_BODY = {
-    "type": "agent-status-time-on-status",
-    "granularity": "hour",
-    "groupBy": {"name": "agent"},
-    "dateRange": {"start": f"{DAY}T08:00:00.000Z", "end": f"{DAY}T11:59:59.999Z"},
-    "timezone": TZ,
-}
-
-
-def test_summary_report_wait_and_read(sim: RunningSim) -> None:
-    with sim.client() as client:
-        report_id = client.create_summary_report(SUMMARY_BODY)
-        client.wait_for_summary_report(report_id, timeout_s=10, poll_interval_s=0.01)
-        rows = list(client.iter_summary_rows(report_id, page_size=10))
-        again = list(client.iter_summary_rows(report_id, page_size=1000))
-    assert rows
-    assert rows == again
-    statuses = list(sim.log(f"/{report_id}/status"))
-    assert len(statuses) >= 2  # it was IN_PROGRESS at least once before DONE
-
-
-def test_summary_report_failed_raises(sim: RunningSim) -> None:
-    sim.sim.faults.configure("failed_reports=1")
-    with sim.client() as client:
-        report_id = client.create_summary_report(SUMMARY_BODY)
-        with pytest.raises(ReportFailedError) as caught:
-            client.wait_for_summary_report(report_id, timeout_s=10, poll_interval_s=0.01)
-    assert caught.value.report_id == report_id
-    assert caught.value.status == "FAILED"
-    assert not sim.log(f"/{report_id}/data")
-
-
-def test_summary_report_timeout_raises_never_returns_empty(make_sim: Any) -> None:
-    running: RunningSim = make_sim(summary_polls_to_done=1_000_000)
-    from acdflow.eightbyeight import ReportTimeoutError
-
-    with running.client() as client:
-        report_id = client.create_summary_report(SUMMARY_BODY)
-        with pytest.raises(ReportTimeoutError) as caught:
-            client.wait_for_summary_report(report_id, timeout_s=0.3, poll_interval_s=0.05)
-    assert caught.value.report_id == report_id
-    assert caught.value.last_status not in ("DONE", "FAILED")
-    assert len(running.log(f"/{report_id}/status")) >= 3
-
-
 # --------------------------------------------------------------------------------------- realtime
 
 

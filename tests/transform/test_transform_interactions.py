@@ -1,10 +1,11 @@
-"""Interaction mapping (contract 15.2–15.5, 15.9) against the contract's payloads and hand cases."""
+"""Interaction mapping (contract 15.2–15.5, 15.9) against the contract's payloads and hand cases.
+
+AHT per interval is SQL only; ``test_interval_aht_sql`` tests it through the warehouse.
+"""
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,10 +17,8 @@ from acdflow.transform.interactions import (
     AHT_ONGOING,
     FILTER_DIRECTION,
     FILTER_NO_QUEUE,
-    AhtRow,
     InteractionBatch,
     InteractionRecord,
-    aggregate_aht,
     transform_interactions,
 )
 from tests.transform.transform_testlib import OMIT, interaction, load, participant, utc
@@ -77,17 +76,6 @@ def test_contract_18_3_pages() -> None:
     assert call.handling_ms != 385_288
     assert call.transaction_id == "48213"
     assert call.labels == ("Queued", "OfferingTimeout", "Handled")
-
-    assert aggregate_aht(batch.records) == [
-        AhtRow(
-            interval_start=utc(2025, 11, 18, 17, 0),
-            queue_name="Support EN",
-            channel="call",
-            handled_count=1,
-            handling_ms_sum=379_050,
-            aht_seconds=Decimal("379.050"),
-        )
-    ]
 
 
 def test_item_order_does_not_matter() -> None:
@@ -435,7 +423,7 @@ def test_valid_rows_survive_bad_neighbours() -> None:
     ]
     assert batch.rejected[1].raw is bad_fax
     assert batch.filtered == {FILTER_NO_QUEUE: 1}
-    assert batch.rows_seen == len(rows)
+    assert len(batch.records) + len(batch.rejected) + sum(batch.filtered.values()) == len(rows)
 
 
 # ---- duplicates -----------------------------------------------------------------------------
@@ -448,7 +436,6 @@ def test_identical_duplicates_collapse_and_are_counted() -> None:
     assert [r.interaction_id for r in batch.records] == ["x", "y"]
     assert batch.duplicates == 2
     assert batch.rejected == []
-    assert batch.rows_seen == 4
 
 
 def test_conflicting_duplicate_keeps_first_and_rejects_the_other() -> None:
@@ -484,67 +471,6 @@ def test_unmapped_fields_do_not_make_a_duplicate_conflict() -> None:
 def test_generator_input_is_consumed_once() -> None:
     batch = transform_interactions(interaction(interactionId=str(i)) for i in range(3))
     assert len(batch.records) == 3
-
-
-# ---- aggregate_aht --------------------------------------------------------------------------
-
-
-def _handled(
-    interaction_id: str, ms: int, queue_time: str = "2025-11-18T17:00:00.000Z", **overrides: Any
-) -> InteractionRecord:
-    """A handled record queued at ``queue_time`` whose one accepting participant took ``ms``."""
-    offered = datetime.fromisoformat(queue_time) + timedelta(seconds=5)
-    ended = offered + timedelta(milliseconds=ms)
-    fields: dict[str, Any] = {
-        "queueTime": queue_time,
-        "participants": [
-            participant(offer_action=offered.isoformat(), handling_end=None, wrap_up_end=ended.isoformat())
-        ],
-    }
-    fields.update(overrides)
-    return one(interactionId=interaction_id, **fields)
-
-
-def test_aggregate_aht_rounding_half_even_to_the_millisecond() -> None:
-    records = [
-        _handled("a", 1000),
-        _handled("b", 2001),  # (1000 + 2001) / 2 = 1500.5 ms → 1500 (even)
-        _handled("c", 1000, queueName="Q2"),
-        _handled("d", 2003, queueName="Q2"),  # 1501.5 ms → 1502 (even)
-        _handled("e", 1, queueName="Q3"),
-        _handled("f", 0, queueName="Q3"),
-        _handled("g", 0, queueName="Q3"),  # 1/3 ms → 0
-    ]
-    got = {(r.queue_name, r.handled_count, r.handling_ms_sum): r.aht_seconds for r in aggregate_aht(records)}
-    assert got == {
-        ("Support EN", 2, 3001): Decimal("1.500"),
-        ("Q2", 2, 3003): Decimal("1.502"),
-        ("Q3", 3, 1): Decimal("0.000"),
-    }
-    for value in got.values():
-        assert value.as_tuple().exponent == -3
-
-
-def test_aggregate_aht_groups_and_excludes() -> None:
-    records = [
-        _handled("a", 60_000),
-        _handled("b", 120_000, "2025-11-18T17:14:59.999Z"),  # same interval
-        _handled("c", 30_000, "2025-11-18T17:15:00.000Z"),  # next interval
-        _handled("d", 10_000, mediaType="Chat"),  # other channel
-        _handled("e", 20_000, mediaType="VoiceMail"),  # voicemail counts as call
-        one(interactionId="f", participants=[participant(handling_end=None, wrap_up_end=None)]),  # ongoing
-        _handled("g", 999_999, interactionLabels=["Queued"]),  # not handled
-    ]
-    assert [(r.interval_start, r.channel, r.handled_count, r.handling_ms_sum, r.aht_seconds)
-            for r in aggregate_aht(records)] == [
-        (utc(2025, 11, 18, 17, 0), "call", 3, 200_000, Decimal("66.667")),
-        (utc(2025, 11, 18, 17, 0), "chat", 1, 10_000, Decimal("10.000")),
-        (utc(2025, 11, 18, 17, 15), "call", 1, 30_000, Decimal("30.000")),
-    ]  # fmt: skip
-
-
-def test_aggregate_aht_empty() -> None:
-    assert aggregate_aht([]) == []
 
 
 def test_rejection_reason_survives_unprintable_values() -> None:

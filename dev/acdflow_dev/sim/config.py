@@ -67,7 +67,6 @@ class SimConfig:
     legacy_duration_strings: bool = False
     detailed_create_as_array: bool = False
     max_interaction_minutes: int = 180
-    summary_polls_to_done: int = 2
     agents_metrics_required: bool = False
     report_retention_hours: float = 24.0
     first_report_id: int = 2_700_000

@@ -1,7 +1,7 @@
 """Turning model records into report rows (contract 7.5, 7.6, 17.6).
 
-Two layers: ``*_values`` give typed raw values per field (used by ``searchQuery`` and the summary
-flow), ``render_*`` turn them into the JSON items of a detailed row. Interactions are viewed *as of*
+Two layers: ``*_values`` give typed raw values per field (used by ``searchQuery``), ``render_*``
+turn them into the JSON items of a detailed row. Interactions are viewed *as of*
 an instant: for an interaction still running then (only with ``showOngoingInteractions``) anything
 after that instant is null and open durations run to it with ``ongoing: true``.
 
@@ -460,20 +460,3 @@ def malform(
 def missing_key_for(record_id: str) -> str:
     """Which item a ``missing_keys`` malformation drops for a record (for the ground truth)."""
     return _MISSING_CHOICES[sum(map(ord, record_id)) % len(_MISSING_CHOICES)]
-
-
-def stringify(spec: FieldSpec, value: object, opts: RenderOptions) -> str | None:
-    """Summary-flow form of a value: always a string or null (contract 10.4)."""
-    if value is None:
-        return None
-    if spec.fmt in ("T",):
-        return format_offset_ts(int(value), opts.tz)  # type: ignore[call-overload]
-    if spec.fmt == "F":
-        assert isinstance(value, tuple)
-        return None if value[0] is None else format_offset_ts(value[0], opts.tz)
-    if spec.fmt == "D":
-        assert isinstance(value, tuple)
-        return str(value[0])
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return str(value)

@@ -21,12 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from acdflow_dev.sim.catalog import (
-    DETAILED_TYPES,
-    FIELDS_BY_TYPE,
-    OPERATORS,
-    SUMMARY_TYPES,
-)
+from acdflow_dev.sim.catalog import DETAILED_TYPES, FIELDS_BY_TYPE, OPERATORS
 from acdflow_dev.sim.clock import SimClock
 from acdflow_dev.sim.config import REGIONS, SimConfig
 from acdflow_dev.sim.errors import ApiError, bad_request
@@ -35,7 +30,6 @@ from acdflow_dev.sim.realtime import agents_response
 from acdflow_dev.sim.reports import (
     ReportStore,
     create_detailed,
-    create_summary,
     encode_cursor,
     link_header,
     quote_cursor,
@@ -383,89 +377,7 @@ class Simulator:
                 raise ApiError(404, "Not found")
             self._require(method, "GET", headers, json_types)
             return self._detailed_data(int(parts[1]), params, tenant, base, now)
-        if not parts:
-            self._require(method, "POST", headers, json_types)
-            summary = create_summary(
-                tenant,
-                self._json_body(body),
-                report_id=self.reports.next_id(),
-                now_ms=now,
-                quirk=self.config.quirk,
-                faults=self.faults,
-                seed=self.config.seed,
-                status_case=self.config.agent_status_case,
-            )
-            self.reports.add_summary(summary)
-            return json_response(
-                200,
-                {"id": summary.report_id, "status": summary.status},
-                HIST_JSON,
-                Link=link_header(f"{base}/{summary.report_id}/status", "status"),
-            )
-        if not parts[0].isdigit() or len(parts) > 2:
-            raise ApiError(404, "Not found")
-        report_id = int(parts[0])
-        action = parts[1] if len(parts) == 2 else ""
-        if action not in ("", "status", "data", "download", "links"):
-            raise ApiError(404, "Not found")
-        produced = ("text/csv",) if action == "download" else json_types
-        self._require(method, "GET", headers, produced)
-        summary = self.reports.get_summary(report_id, tenant.tenant_id, now)
-        data_link = f"{base}/{report_id}/data?page=0&size=100"
-        download_link = f"{base}/{report_id}/download"
-        script = summary.report_type == "script-paths"
-        if action == "status":
-            status = summary.poll(self.config.summary_polls_to_done)
-            result = {"id": report_id, "status": status}
-            extra = {}
-            if status == "FAILED":
-                result["reason"] = "Report generation failed"
-            if status == "DONE":
-                links = [] if script else [link_header(data_link, "data")]
-                extra["Link"] = ", ".join([*links, link_header(download_link, "download")])
-            return json_response(200, result, HIST_JSON, **extra)
-        if action == "":
-            # Absent parts of the definition are omitted rather than null: the spec types them as objects.
-            defined = {k: v for k, v in summary.definition.items() if v is not None}
-            return json_response(200, {"id": report_id, "status": summary.status, **defined}, HIST_JSON)
-        if action == "links":
-            links_body = [{"relation": "status", "link": f"{base}/{report_id}/status"}]
-            if summary.status == "DONE":
-                if not script:
-                    links_body.append({"relation": "data", "link": data_link})
-                links_body.append({"relation": "download", "link": download_link})
-            if script:
-                links_body = [x for x in links_body if x["relation"] == "download"]
-            return json_response(200, links_body, HIST_JSON)
-        if summary.status == "FAILED":
-            raise bad_request("Report failed")
-        if summary.status != "DONE":
-            raise bad_request("Report is not ready yet")
-        if action == "download":
-            filename = f"{summary.title}.csv"
-            return Response(
-                200,
-                summary.csv().encode(),
-                "text/csv",
-                {"Content-Disposition": f'attachment; filename="{filename}"'},
-            )
-        if script:
-            raise bad_request("Data is not available for script-paths reports, use download")
-        size = self._size(params)
-        page = self._int(params, "page", 0)
-        if page < 0:
-            raise bad_request("Field 'page' must be greater than or equal to 0")
-        rows = summary.json_rows()[:SUMMARY_CAP]
-        total_pages = -(-len(rows) // size)
-        headers_out = {
-            "X-Page": str(page),
-            "X-Page-Size": str(size),
-            "X-Total-Pages": str(total_pages),
-            "X-Total-Elements": str(len(rows)),
-        }
-        if page + 1 < total_pages:
-            headers_out["Link"] = link_header(f"{base}/{report_id}/data?page={page + 1}&size={size}", "next")
-        return json_response(200, rows[page * size : (page + 1) * size], HIST_JSON, **headers_out)
+        raise ApiError(404, "Not found")
 
     @staticmethod
     def _json_body(body: bytes) -> Any:
@@ -520,14 +432,6 @@ class Simulator:
     @staticmethod
     def _report_types() -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        for name, (groupings, metrics) in SUMMARY_TYPES.items():
-            out.append(
-                {
-                    "type": name,
-                    "groupBy": [{"name": g, "filters": list(f)} for g, f in groupings],
-                    "metrics": list(metrics),
-                }
-            )
         for name in DETAILED_TYPES:
             keys = list(FIELDS_BY_TYPE[name])
             out.append(
@@ -552,6 +456,3 @@ class Simulator:
             tenant, params, self.clock.now_ms(), metrics_required=self.config.agents_metrics_required
         )
         return json_response(200, body, RT_JSON, **extra)
-
-
-SUMMARY_CAP = 10_000

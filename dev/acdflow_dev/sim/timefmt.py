@@ -43,12 +43,6 @@ def format_naive_local(ms: int, tz: ZoneInfo) -> str:
     return f"{local:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}"
 
 
-def format_minute_ts(ms: int, tz: ZoneInfo) -> str:
-    """Summary bucket boundaries: minute precision, no seconds (``2022-08-29T00:00-04:00``)."""
-    text = format_offset_ts(ms, tz)
-    return text[:16] + text[23:]
-
-
 def format_utc_z(ms: int) -> str:
     """Realtime timestamps: UTC with ``Z`` and milliseconds."""
     return f"{from_ms(ms):%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
@@ -110,11 +104,3 @@ def local_wall_to_ms(day: date, ms_of_day: int, tz: ZoneInfo) -> int:
     """Instant of a wall-clock time on a local day (``fold=0``, see module docstring)."""
     base = datetime(day.year, day.month, day.day) + timedelta(milliseconds=ms_of_day)
     return to_ms(base.replace(tzinfo=tz, fold=0))
-
-
-def parse_offset_ts(text: str) -> int:
-    """Parse a timestamp with an explicit offset (used by tests and the summary flow)."""
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if parsed.utcoffset() is None:
-        raise ValueError(f"timestamp without offset: {text!r}")
-    return to_ms(parsed)

@@ -1,6 +1,6 @@
 -- Publish one report's staged status events as statuses. Keyed by (integration, agent, start):
 -- re-reads, clears, backfills and concurrent runs converge on one row per status change. A row
--- is rewritten only when its content changed; end times are linked by relink_history.sql.
+-- is rewritten only when its content changed; end times are linked by load.relink.sql.
 INSERT INTO {schema}.agent_status_history AS t (
     integration, agent_id, agent_name, status, status_code, status_name, start_time, end_time,
     observed_offset_minutes, report_id, loaded_at

@@ -1,6 +1,11 @@
 -- AHT per (interval, queue, channel) = sum of handling times of handled interactions with a
 -- handling time / their number (contract 15.9), recomputed from the published interactions for
 -- every interval a load touched, so late arrivals update the interval they belong to.
+-- This is the only AHT computation: aht_seconds is the average rounded half-up to the
+-- millisecond, exactly, in integers: floor((2 * sum + count) / (2 * count)) ms (handling times
+-- are never negative). round(sum::numeric / count / 1000, 3) rounded twice: numeric division
+-- keeps about 16 significant digits, so for large averages over many calls an average just
+-- below half a millisecond (e.g. 5000000000000.49995 ms over 10001 calls) came out rounded up.
 WITH fresh AS (
     SELECT integration, interval_start, queue_name, channel,
            count(*)::integer AS handled_count,
@@ -24,7 +29,7 @@ INSERT INTO {schema}.interval_aht AS t (
     integration, interval_start, queue_name, channel, handled_count, handling_ms_sum, aht_seconds
 )
 SELECT integration, interval_start, queue_name, channel, handled_count, handling_ms_sum,
-       round(handling_ms_sum::numeric / handled_count / 1000, 3)
+       div(2 * handling_ms_sum::numeric + handled_count, 2 * handled_count::numeric) * 0.001
 FROM fresh
 ON CONFLICT (integration, interval_start, queue_name, channel) DO UPDATE SET
     handled_count   = EXCLUDED.handled_count,

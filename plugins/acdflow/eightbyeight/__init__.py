@@ -21,7 +21,6 @@ from acdflow.eightbyeight.errors import (
     PaginationError,
     ReportFailedError,
     ReportNotFoundError,
-    ReportTimeoutError,
     TenantHeaderError,
     TransientApiError,
 )
@@ -42,7 +41,6 @@ __all__ = [
     "PaginationError",
     "ReportFailedError",
     "ReportNotFoundError",
-    "ReportTimeoutError",
     "TenantHeaderError",
     "TransientApiError",
     "settings_from_connection",

@@ -39,7 +39,6 @@ from acdflow.eightbyeight.errors import (
     PaginationError,
     ReportFailedError,
     ReportNotFoundError,
-    ReportTimeoutError,
     TenantHeaderError,
     TransientApiError,
 )
@@ -66,7 +65,7 @@ DEFAULT_LIVE_METRICS: tuple[str, ...] = (
 INTERACTION_DETAILS = "detailed-reports-interaction-details"
 AGENT_STATUS_CHANGE = "detailed-reports-agent-status-change"
 
-MAX_PAGE_SIZE = 1000  # contract 7.4, 10.4, 11.2
+MAX_PAGE_SIZE = 1000  # contract 7.4, 11.2
 DATA_NOT_FOUND_RETRIES = 3  # contract 16.5
 # Contract 7.1 / 17.5: allowed characters of a report title, and A13's assumed maximum length.
 TITLE_PATTERN = re.compile(r"^[A-Za-z0-9\s!\-_.*'()]+$")
@@ -95,7 +94,7 @@ class ClientStats:
     requests_sent: int = 0
     retries: int = 0
     rate_limited: int = 0  # 429 answers seen
-    slept_s: float = 0.0  # backoff and report polling together
+    slept_s: float = 0.0  # time spent in retry backoff
     token_fetches: int = 0
     token_refreshes_after_401: int = 0
 
@@ -400,117 +399,6 @@ class EightByEightClient:
         if total_pages is not None and non_empty_pages != total_pages:
             raise self._pagination_error(
                 f"report {report_id}: read {non_empty_pages} non-empty pages but X-Total-Pages={total_pages}",
-                url,
-            )
-
-    # ------------------------------------------------------------------ summary reports
-
-    def create_summary_report(self, body: Mapping[str, Any]) -> int:
-        """Create an asynchronous summary report (contract 10.1) and return its id.
-
-        ``body`` is the request of 10.1; a valid ``title`` is generated when it has none.
-        """
-        request = dict(body)
-        if not request.get("title"):
-            start = str((request.get("dateRange") or {}).get("start", ""))
-            request["title"] = make_report_title(str(request.get("type", "summary")), start)
-        validate_report_title(str(request["title"]))
-        url = f"{self.settings.historical_base_url}/"
-        reply = self._call("POST", url, json_body=request, expect="object_or_array")
-        report_id, status, reason = self._report_status(reply.body, url)
-        if status == "FAILED":
-            raise ReportFailedError(
-                f"summary report {report_id} failed at creation"
-                + (f": {self._scrub(reason)}" if reason else ""),
-                report_id=report_id,
-                status=status,
-                reason=reason,
-                **self._where(url),
-            )
-        return report_id
-
-    def wait_for_summary_report(self, report_id: int, *, timeout_s: float, poll_interval_s: float) -> None:
-        """Poll ``/{id}/status`` until DONE (contract 10.2); never returns on anything else.
-
-        FAILED raises :class:`ReportFailedError`; any other status (``IN_PROGRESS``, ``QUEUED``,
-        unknown) is pending; still pending after ``timeout_s`` raises :class:`ReportTimeoutError`.
-        """
-        if timeout_s < 0 or poll_interval_s <= 0:
-            raise ValueError("timeout_s must be >= 0 and poll_interval_s > 0")
-        url = f"{self.settings.historical_base_url}/{report_id}/status"
-        started = self._clock()
-        deadline = started + timeout_s
-        polls = 0
-        while True:
-            reply = self._call("GET", url, expect="object_or_array")
-            polls += 1
-            _, status, reason = self._report_status(reply.body, url)
-            if status == "DONE":
-                return
-            if status == "FAILED":
-                raise ReportFailedError(
-                    f"summary report {report_id} failed" + (f": {self._scrub(reason)}" if reason else ""),
-                    report_id=report_id,
-                    status=status,
-                    reason=reason,
-                    **self._where(url),
-                )
-            now = self._clock()
-            if now >= deadline:
-                waited = now - started
-                raise ReportTimeoutError(
-                    f"summary report {report_id} still {status!r} after {waited:.1f} s and {polls} polls "
-                    f"(limit {timeout_s:.1f} s)",
-                    report_id=report_id,
-                    last_status=status,
-                    waited_s=waited,
-                    **self._where(url),
-                )
-            self._pause(min(poll_interval_s, deadline - now))
-
-    def iter_summary_rows(
-        self, report_id: int, *, page_size: int = MAX_PAGE_SIZE
-    ) -> Iterator[dict[str, Any]]:
-        """Rows of a DONE summary report, page by page (``page`` 0-based, contract 10.4).
-
-        Fails if the rows read disagree with ``X-Total-Elements``; that is how 8x8's silent
-        10,000-record JSON cap would show up instead of a short load.
-        """
-        _check_page_size(page_size)
-        url = f"{self.settings.historical_base_url}/{report_id}/data"
-        page = 0
-        fetched = 0
-        first_total_pages: int | None = None
-        total_elements: int | None = None
-        while True:
-            reply = self._call(
-                "GET", url, params=[("page", str(page)), ("size", str(page_size))], expect="array"
-            )
-            rows: list[dict[str, Any]] = reply.body
-            total_elements = self._int_header(reply, "X-Total-Elements", url)
-            total_pages = self._int_header(reply, "X-Total-Pages", url)
-            if first_total_pages is None:
-                first_total_pages = total_pages
-            fetched += len(rows)
-            yield from rows
-            if total_pages is None:
-                # Without a page count the documented last-page signal is a missing next link.
-                if not rows or 'rel="next"' not in reply.headers.get("Link", ""):
-                    break
-            elif page + 1 >= total_pages or not rows:
-                break
-            page += 1
-            limit = (first_total_pages + 1) if first_total_pages is not None else MAX_DETAILED_PAGES
-            if page >= limit:
-                raise self._pagination_error(
-                    f"summary report {report_id}: still paging at page {page} although "
-                    f"X-Total-Pages={first_total_pages} (loop guard)",
-                    url,
-                )
-        if total_elements is not None and fetched != total_elements:
-            cap = " (8x8 caps summary JSON data at 10,000 records)" if total_elements > 10_000 else ""
-            raise self._pagination_error(
-                f"summary report {report_id}: read {fetched} rows but X-Total-Elements={total_elements}{cap}",
                 url,
             )
 

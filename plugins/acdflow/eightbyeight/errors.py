@@ -4,8 +4,8 @@
   ``TenantHeaderError``, ``ApiError``): retrying cannot help; a person has to change something.
 * ``TransientApiError``: the client already retried with backoff and gave up; an Airflow task retry
   later may succeed.
-* Report and pagination problems (``ReportFailedError``, ``ReportTimeoutError``, ``PaginationError``):
-  the data of this run cannot be trusted; fail the run rather than load partial data.
+* Report and pagination problems (``ReportFailedError``, ``PaginationError``): the data of this
+  run cannot be trusted; fail the run rather than load partial data.
 
 Every message says where the problem happened (integration, region, endpoint path) so that a
 person reading a task log can act on it. No message ever contains the client secret or a token:
@@ -148,26 +148,6 @@ class ReportFailedError(EightByEightError):
         self.report_id = report_id
         self.status = status
         self.reason = reason
-        super().__init__(message, integration=integration, region=region, endpoint=endpoint)
-
-
-class ReportTimeoutError(EightByEightError):
-    """A summary report did not reach DONE within the allowed wait."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        report_id: int,
-        last_status: str | None,
-        waited_s: float,
-        integration: str | None = None,
-        region: str | None = None,
-        endpoint: str | None = None,
-    ) -> None:
-        self.report_id = report_id
-        self.last_status = last_status
-        self.waited_s = waited_s
         super().__init__(message, integration=integration, region=region, endpoint=endpoint)
 
 

@@ -1,7 +1,8 @@
-"""Agent status: historical status-change rows → events → intervals, and live ``/agents`` snapshots.
+"""Agent status: historical status-change rows → events, and live ``/agents`` snapshots.
 
-Contract 9 (report fields), 15.6 (status name), 15.7 (historical intervals), 15.8 (live status).
-Pure functions of data; the loader decides what to read from and write to the warehouse.
+Contract 9 (report fields), 15.6 (status name), 15.8 (live status). Pure functions of data. The
+historical intervals of 15.7 (each status lasts until the agent's next one) are built in the
+warehouse only, by ``include/sql/agent_status/load.sql`` and ``load.relink.sql``.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ __all__ = [
     "LiveStatus",
     "StatusEvent",
     "StatusEventBatch",
-    "StatusInterval",
-    "build_status_intervals",
     "live_status_from_agent",
     "live_statuses",
     "status_name",
@@ -64,10 +63,6 @@ class StatusEvent:
     observed_offset_minutes: int  # offset 8x8 wrote on `time`, for time-drift checks
 
     @property
-    def status_name(self) -> str:
-        return status_name(self.status, self.status_code)
-
-    @property
     def key(self) -> tuple[str, datetime, str]:
         """Identity per 15.7/16.3: ``(agentId, time, status)``, status compared case-insensitively."""
         return (self.agent_id, self.time, self.status.lower())
@@ -80,10 +75,6 @@ class StatusEventBatch:
     events: list[StatusEvent]
     rejected: list[RejectedRow]
     duplicates: int = 0
-
-    @property
-    def rows_seen(self) -> int:
-        return len(self.events) + len(self.rejected) + self.duplicates
 
 
 def _required_text(fields: Mapping[str, Any], key: str) -> str:
@@ -165,88 +156,6 @@ def transform_status_events(rows: Iterable[Any]) -> StatusEventBatch:
         seen.add(key)
         events.append(event)
     return StatusEventBatch(events=events, rejected=rejected, duplicates=duplicates)
-
-
-# ---- historical intervals -----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StatusInterval:
-    """An agent's status from ``start_time`` until ``end_time`` (``None`` = still open)."""
-
-    agent_id: str
-    agent_name: str | None
-    status: str
-    status_code: str | None
-    status_name: str
-    start_time: datetime
-    end_time: datetime | None
-
-
-def _event_order(event: StatusEvent) -> tuple[datetime, str, str]:
-    # 8x8 gives no sequence number for events with the same timestamp, so ties are broken by a
-    # content key: the result must not depend on page order or on how stored and new events were
-    # concatenated, or re-runs would not converge on the same intervals.
-    return (event.time, event.status.lower(), event.status_code or "")
-
-
-def build_status_intervals(
-    events: Iterable[StatusEvent], *, known_next: Mapping[str, datetime] | None = None
-) -> list[StatusInterval]:
-    """Per agent, each event starts a status that ends at the agent's next event (15.7, A38).
-
-    The agent's last event stays open (``end_time=None``) unless ``known_next[agent_id]`` is a
-    later instant, which then closes it. Events with the same ``(agent_id, time, status)`` are
-    collapsed (first one wins), so stored and freshly imported events can simply be concatenated.
-    Same-instant events of one agent produce a zero-length interval for all but the last in
-    :func:`_event_order`; they are kept so the event log stays reconstructible. Output is sorted by
-    agent id, then start time.
-
-    Intended use by the loader (each 15-minute run, 16.3):
-
-    1. ``transform_status_events`` on the run's window (which overlaps the previous run by ~30 min);
-    2. for each agent in it, read from the warehouse the stored statuses from the agent's *previous
-       open status* (``end_time IS NULL``, or the last one starting before the new events) onwards,
-       turn them back into ``StatusEvent``s and pass them here together with the new events — the
-       previously open status then gets its end from the first new event;
-    3. if stored statuses exist *after* the newest new event (a re-read or backfill of an older
-       window), pass the start of the first of them as ``known_next`` so the rebuilt tail is closed
-       instead of reopened (a ``known_next`` at or before the agent's last event is ignored: that
-       event is then itself the newest known one);
-    4. replace the agent's stored statuses from the earliest start passed in, in one transaction
-       (or upsert by ``(agent_id, start_time, status)``). Re-running the same window converges.
-    """
-    if known_next is not None:
-        for agent_id, when in known_next.items():
-            if when.tzinfo is None or when.utcoffset() is None:
-                raise ValueError(f"known_next[{agent_id!r}] must be aware, got {when.isoformat()}")
-    by_agent: dict[str, dict[tuple[datetime, str], StatusEvent]] = {}
-    for event in events:
-        per_agent = by_agent.setdefault(event.agent_id, {})
-        per_agent.setdefault((event.time, event.status.lower()), event)
-
-    intervals: list[StatusInterval] = []
-    for agent_id in sorted(by_agent):
-        ordered = sorted(by_agent[agent_id].values(), key=_event_order)
-        tail_end: datetime | None = None
-        if known_next is not None and agent_id in known_next:
-            candidate = known_next[agent_id].astimezone(UTC)
-            if candidate > ordered[-1].time:
-                tail_end = candidate
-        for index, event in enumerate(ordered):
-            end = ordered[index + 1].time if index + 1 < len(ordered) else tail_end
-            intervals.append(
-                StatusInterval(
-                    agent_id=agent_id,
-                    agent_name=event.agent_name,
-                    status=event.status,
-                    status_code=event.status_code,
-                    status_name=status_name(event.status, event.status_code),
-                    start_time=event.time,
-                    end_time=end,
-                )
-            )
-    return intervals
 
 
 # ---- live (realtime /agents) ---------------------------------------------------------

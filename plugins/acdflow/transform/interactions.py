@@ -1,6 +1,8 @@
-"""Interaction rows (``detailed-reports-interaction-details``) → warehouse records, and AHT.
+"""Interaction rows (``detailed-reports-interaction-details``) → warehouse records.
 
-Implements the product mapping rules of contract 15.2–15.5 and 15.9. Pure: rows in, records out.
+Implements the product mapping rules of contract 15.2–15.5 and each interaction's handling time
+(15.9). Pure: rows in, records out. AHT per interval is computed in the warehouse only, by
+``include/sql/interactions/aggregate_aht.sql``.
 
 Order of work for each row (it decides whether a bad row is *filtered* or *rejected*):
 
@@ -33,7 +35,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, Literal
 
 from acdflow.timewindow import TimestampError, parse_api_timestamp_with_offset
@@ -55,13 +56,11 @@ __all__ = [
     "AHT_ONGOING",
     "FILTER_DIRECTION",
     "FILTER_NO_QUEUE",
-    "AhtRow",
     "Channel",
     "Direction",
     "InteractionBatch",
     "InteractionRecord",
     "RejectedRow",
-    "aggregate_aht",
     "transform_interactions",
 ]
 
@@ -87,7 +86,6 @@ AHT_NEGATIVE = "negative handling time"
 AHT_NO_PARTICIPANTS = "participants not reported"
 
 _ONE_MS = timedelta(milliseconds=1)
-_MS_PER_SECOND_EXP = -3
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,23 +119,6 @@ class InteractionBatch:
     filtered: Counter[str] = field(default_factory=Counter)
     aht_excluded: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
-
-    @property
-    def rows_seen(self) -> int:
-        """Input rows accounted for: records + rejected + filtered + duplicates."""
-        return len(self.records) + len(self.rejected) + sum(self.filtered.values()) + self.duplicates
-
-
-@dataclass(frozen=True, slots=True)
-class AhtRow:
-    """AHT of one (interval, queue, channel): ``aht_seconds = handling_ms_sum / handled_count / 1000``."""
-
-    interval_start: datetime
-    queue_name: str
-    channel: Channel
-    handled_count: int
-    handling_ms_sum: int
-    aht_seconds: Decimal
 
 
 def _optional_id(fields: Mapping[str, Any], key: str) -> str | None:
@@ -388,43 +369,3 @@ def transform_interactions(rows: Iterable[Any]) -> InteractionBatch:
         aht_excluded=aht_excluded,
         duplicates=duplicates,
     )
-
-
-def _round_half_even_div(numerator: int, denominator: int) -> int:
-    quotient, remainder = divmod(numerator, denominator)
-    twice = 2 * remainder
-    if twice > denominator or (twice == denominator and quotient % 2):
-        quotient += 1
-    return quotient
-
-
-def aggregate_aht(records: Iterable[InteractionRecord]) -> list[AhtRow]:
-    """AHT per (15-minute interval, queue name, channel) per 15.9.
-
-    Counts only handled records with a computed ``handling_ms`` (numerator and denominator alike, so
-    an ongoing call cannot drag the average down). ``aht_seconds`` = sum / count / 1000 rounded to
-    the millisecond, half-even, computed in integers so no Decimal context can change it. Every
-    channel gets a row; restricting AHT to calls (open question Q3) is the caller's choice.
-    Sorted by interval, queue, channel.
-    """
-    sums: dict[tuple[datetime, str, Channel], list[int]] = {}
-    for r in records:
-        if not r.handled or r.handling_ms is None:
-            continue
-        acc = sums.get((r.interval_start, r.queue_name, r.channel))
-        if acc is None:
-            sums[(r.interval_start, r.queue_name, r.channel)] = [1, r.handling_ms]
-        else:
-            acc[0] += 1
-            acc[1] += r.handling_ms
-    return [
-        AhtRow(
-            interval_start=interval,
-            queue_name=queue,
-            channel=channel,
-            handled_count=count,
-            handling_ms_sum=total,
-            aht_seconds=Decimal(_round_half_even_div(total, count)).scaleb(_MS_PER_SECOND_EXP),
-        )
-        for (interval, queue, channel), (count, total) in sorted(sums.items())
-    ]
