@@ -46,8 +46,9 @@ class StagedEvent:
 
 def collapse_same_instant(events: Iterable[StagedEvent]) -> tuple[list[StagedEvent], int]:
     """One status per (agent, instant). Two different statuses at the same millisecond leave the
-    first with zero duration; the later one (in (status, code) order, as the transform orders
-    same-instant events) is the status in effect. Returns the kept events and how many collapsed."""
+    first with zero duration; the later one in (status, code) order (case-insensitive, so the
+    choice does not depend on the order 8x8 listed them) is the status in effect. Returns the kept
+    events and how many collapsed."""
     kept: dict[tuple[str, datetime], StagedEvent] = {}
     collapsed = 0
     for event in sorted(
