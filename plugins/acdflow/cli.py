@@ -14,6 +14,7 @@ from collections.abc import Sequence
 # group name -> module exposing ``register(subparsers)``; each registered parser sets ``func``.
 _GROUPS: dict[str, str] = {
     "db": "acdflow.warehouse.cli",
+    "dq": "acdflow.quality.cli",
     "integrations": "acdflow.integrations_cli",
 }
 

@@ -1,4 +1,8 @@
-"""The three drift checks end to end through the committed Great Expectations suites."""
+"""The three drift checks end to end through the committed Great Expectations suites.
+
+Every run reads the suites from a read-only copy of the committed folder (the ``gx_root`` fixture
+fails the session if anything was written there).
+"""
 
 from __future__ import annotations
 
@@ -50,7 +54,6 @@ def _run(
         tenant_timezone=tz_name,
         events=events,
         context_root=gx_root,
-        build_docs=False,
         **kwargs,  # type: ignore[arg-type]
     )
     assert [r.check for r in results] == [CHECK_WINDOW, CHECK_OFFSET, CHECK_LIVE_VS_HISTORY]
@@ -286,7 +289,6 @@ def test_bad_arguments_are_refused(gx_root: Path, field: str, value: object, mat
         "tenant_timezone": "Europe/Helsinki",
         "events": [],
         "context_root": gx_root,
-        "build_docs": False,
     }
     kwargs[field] = value
     with pytest.raises(ValueError, match=match):

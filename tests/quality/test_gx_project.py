@@ -1,23 +1,36 @@
-"""The committed Great Expectations project: contents, a fresh clone, Data Docs, quiet logs, pruning."""
+"""The committed suites folder and the in-memory Great Expectations runs: contents, where the suites
+are found, read-only use (nothing written anywhere), quiet runs, lazy imports and clear errors."""
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
 import subprocess
+import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from acdflow.quality import CHECK_LIVE_VS_HISTORY, CHECK_WINDOW, DriftCheckResult, gx_runner, run_drift_checks
-from tests.quality.conftest import GX_DIR, REPO_ROOT, copy_committed_project
+from acdflow import resources
+from acdflow.quality import (
+    CHECK_LIVE_VS_HISTORY,
+    CHECK_OFFSET,
+    CHECK_SUITES,
+    CHECK_WINDOW,
+    DriftCheckResult,
+    gx_runner,
+    run_drift_checks,
+)
+from tests.quality.conftest import GX_DIR, REPO_ROOT, copy_committed_folder, set_writable, tree_state
 from tests.quality.drift_testlib import events_between, live_pairs, utc
 
 S = utc(2026, 1, 15, 18)
 A, B = S - timedelta(minutes=30), S + timedelta(minutes=15)
 LA = "America/Los_Angeles"
+LA_WINTER_OFFSET = -480  # UTC−8 (PST) in January
 SUITES = {
     "agent_status_drift_window",
     "agent_status_drift_offset",
@@ -25,147 +38,175 @@ SUITES = {
 }
 
 
-def _git(cwd: Path, *args: str) -> str:
-    git = shutil.which("git")
-    assert git is not None
-    result = subprocess.run(
-        [git, "-c", "user.name=acdflow-test", "-c", "user.email=test@example.invalid", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return result.stdout
-
-
-def _naive_la_run(root: Path, *, build_docs: bool, interval_offset: int = 0) -> list[DriftCheckResult]:
-    s = S + timedelta(days=interval_offset)
-    return run_drift_checks(
+def _naive_la_run(root: Path | None, **kwargs: Any) -> dict[str, DriftCheckResult]:
+    """A naive import for Los Angeles in winter: 8x8 returns the events of 8 hours later."""
+    results = run_drift_checks(
         integration="lax",
-        interval_start=s,
-        interval_end=s + timedelta(minutes=15),
+        interval_start=S,
+        interval_end=S + timedelta(minutes=15),
         requested_start=A,
         requested_end=B,
         tenant_timezone=LA,
         events=events_between(A + timedelta(hours=8), B + timedelta(hours=8), LA),
         live_pairs=live_pairs(S, shift=timedelta(0)),
         context_root=root,
-        build_docs=build_docs,
+        **kwargs,
     )
+    return {r.check: r for r in results}
 
 
-def test_suites_and_checkpoints_are_committed_as_data() -> None:
-    def load(folder: str) -> dict[str, dict[str, object]]:
-        return {p.stem: json.loads(p.read_text()) for p in (GX_DIR / folder).glob("*.json")}
+def _assert_naive_la_verdicts(got: dict[str, DriftCheckResult]) -> None:
+    assert [(c, r.passed) for c, r in got.items()] == [
+        (CHECK_WINDOW, False),
+        (CHECK_OFFSET, True),
+        (CHECK_LIVE_VS_HISTORY, True),
+    ]
+    assert got[CHECK_WINDOW].observed_offset_minutes == LA_WINTER_OFFSET
+    assert got[CHECK_WINDOW].details["shift_minutes"] == 8 * 60
 
-    suites, definitions, checkpoints = (
-        load("expectations"),
-        load("validation_definitions"),
-        load("checkpoints"),
+
+def _pairs_frame() -> Any:
+    import pandas as pd  # type: ignore[import-untyped]
+
+    return pd.DataFrame({"half_hour_shift_minutes": pd.array([0, 0, None], dtype="Int64")})
+
+
+def test_the_committed_folder_holds_the_suites_and_nothing_of_runtime() -> None:
+    on_disk = sorted(p.relative_to(GX_DIR).as_posix() for p in GX_DIR.rglob("*") if p.is_file())
+    assert on_disk == ["README.md", *sorted(f"expectations/{s}.json" for s in SUITES)], (
+        "only the suites belong here; uncommitted/ is output of the old file context: delete it"
     )
-    assert set(suites) == SUITES
-    assert set(definitions) == SUITES
+    suites = {p.stem: json.loads(p.read_text()) for p in (GX_DIR / "expectations").glob("*.json")}
+    assert {n: s["name"] for n, s in suites.items()} == {n: n for n in SUITES}
+    assert set(CHECK_SUITES.values()) == SUITES
     window = suites["agent_status_drift_window"]["expectations"]
     assert window == [
         {
-            "id": window[0]["id"],  # type: ignore[index]
+            "id": window[0]["id"],
             "kwargs": {
                 "column": "seconds_outside_window",
                 "max_value": {"$PARAMETER": "window_tolerance_seconds"},
                 "min_value": 0.0,
             },
             "meta": {},
-            "notes": window[0]["notes"],  # type: ignore[index]
+            "notes": window[0]["notes"],
             "severity": "critical",
             "type": "expect_column_values_to_be_between",
         }
     ]
-    assert checkpoints["agent_status_events_drift"]["validation_definitions"] == [
-        {"id": definitions[n]["id"], "name": n}
-        for n in ("agent_status_drift_window", "agent_status_drift_offset")
+    assert [x["type"] for x in suites["agent_status_drift_offset"]["expectations"]] == [
+        "expect_column_pair_values_to_be_equal"
     ]
-    for checkpoint in checkpoints.values():
-        assert checkpoint["actions"] == [
-            {"name": "update_data_docs", "site_names": ["local_site"], "type": "update_data_docs"}
-        ]
-    # Validation definitions point at suites and batch definitions that exist.
-    config = (GX_DIR / "great_expectations.yml").read_text()
-    for definition in definitions.values():
-        assert definition["suite"]["id"] == suites[definition["name"]]["id"]  # type: ignore[index]
-        assert definition["data"]["batch_definition"]["id"] in config  # type: ignore[index]
+    assert [
+        (x["type"], x["kwargs"]) for x in suites["agent_status_drift_live_vs_history"]["expectations"]
+    ] == [
+        (
+            "expect_column_values_to_be_in_set",
+            {"column": "half_hour_shift_minutes", "mostly": 0.5, "value_set": [0]},
+        )
+    ]
+    # Nothing in the repository still ignores runtime output of the old file context.
+    for ignore_file in (".gitignore", ".dockerignore"):
+        assert "great_expectations/uncommitted" not in (REPO_ROOT / ignore_file).read_text()
 
 
-def test_a_fresh_clone_works_without_scaffolding_a_gx_folder(
+def test_checks_run_from_a_read_only_copy_and_write_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    # What `git add` takes from the working tree, respecting every .gitignore (GX's own included).
-    listed = _git(
-        REPO_ROOT,
-        "ls-files",
-        "--cached",
-        "--others",
-        "--exclude-standard",
-        "--",
-        "include/great_expectations",
-    )
-    files = [f for f in listed.splitlines() if (REPO_ROOT / f).is_file()]
-    assert "include/great_expectations/great_expectations.yml" in files
-    assert "great_expectations/uncommitted/.gitkeep" in files
-    assert not [
-        f for f in files if f.startswith("great_expectations/uncommitted/") and not f.endswith(".gitkeep")
-    ]
+    # As installed: the suites inside a read-only site-packages, found through ACDFLOW_GX_ROOT.
+    site = tmp_path / "site-packages" / "acdflow" / "include"
+    root = copy_committed_folder(site)
+    set_writable(root, False)
+    before = tree_state(root)
+    # Anywhere else a context could write by default: the current directory, $HOME, the temp dir.
+    elsewhere = {name: tmp_path / name for name in ("cwd", "home", "tmp")}
+    for folder in elsewhere.values():
+        folder.mkdir()
+    monkeypatch.chdir(elsewhere["cwd"])
+    monkeypatch.setenv("HOME", str(elsewhere["home"]))
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere["tmp"]))
+    monkeypatch.setenv(resources.GX_ROOT_ENV, str(root))
+    try:
+        got = _naive_la_run(None)
+        after = tree_state(root)
+    finally:
+        set_writable(root, True)
 
-    origin = tmp_path / "origin"
-    for f in [*files, ".gitignore"]:
-        (origin / f).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / f, origin / f)
-    _git(origin, "init", "-q")
-    _git(origin, "add", "-A")  # no -f: nothing needs force-adding
-    _git(origin, "commit", "-q", "-m", "snapshot")
-    assert sorted(_git(origin, "ls-files").split()) == sorted([*files, ".gitignore"])
-    clone = tmp_path / "clone"
-    _git(tmp_path, "clone", "-q", str(origin), str(clone))
-
-    monkeypatch.chdir(clone)  # anything cwd-relative would land here
-    results = _naive_la_run(clone / "great_expectations", build_docs=True)
-    assert [r.passed for r in results] == [False, True, True]
-
-    assert not (clone / "gx").exists()
-    assert not (clone / "great_expectations" / "gx").exists()
-    docs = clone / "great_expectations" / "uncommitted" / "data_docs" / "local_site"
-    assert (docs / "index.html").is_file()
-    for suite in SUITES:
-        assert (docs / "expectations" / f"{suite}.html").is_file()
-        assert list((docs / "validations" / suite).rglob("*.html"))
-    # GX wrote only git-ignored output: the clone's tracked files are untouched.
-    assert _git(clone, "status", "--porcelain") == ""
-    index = (docs / "index.html").read_text()
-    assert "agent_status_drift_window" in index
-    assert "lax__20260115T1800Z" in index
+    _assert_naive_la_verdicts(got)
+    assert after == before
+    assert {name: sorted(p.name for p in f.iterdir()) for name, f in elsewhere.items()} == {
+        "cwd": [],
+        "home": [],
+        "tmp": [],
+    }
+    for result in got.values():
+        assert "data_docs" not in result.details
+    window = got[CHECK_WINDOW].details
+    assert window["expectations"][0]["unexpected_count"] == window["outside_window"] == window["events"] > 0
 
 
-def test_data_docs_show_the_failure(gx_root: Path) -> None:
-    results = _naive_la_run(gx_root, build_docs=True)
-    window = next(r for r in results if r.check == CHECK_WINDOW)
-    page_dir = (
-        gx_root / "uncommitted" / "data_docs" / "local_site" / "validations" / "agent_status_drift_window"
-    )
-    pages = list(page_dir.rglob("*.html"))
-    assert pages
-    assert window.details["data_docs"] == str(
-        gx_root.resolve() / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    )
-    assert any("seconds_outside_window" in p.read_text() for p in pages)
+def test_the_suites_are_read_from_the_resolved_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A copy whose window suite tolerates a day: the same naive run then passes the window check,
+    # which proves the run used this copy and not the package's.
+    root = copy_committed_folder(tmp_path / "custom")
+    suite_file = root / "expectations" / "agent_status_drift_window.json"
+    suite = json.loads(suite_file.read_text())
+    suite["expectations"][0]["kwargs"]["max_value"] = 86_400
+    suite_file.write_text(json.dumps(suite))
+
+    monkeypatch.delenv(resources.GX_ROOT_ENV, raising=False)
+    assert not _naive_la_run(None)[CHECK_WINDOW].passed  # the package's suites
+    monkeypatch.setenv(resources.GX_ROOT_ENV, str(root))
+    relaxed = _naive_la_run(None)[CHECK_WINDOW]
+    assert relaxed.passed
+    assert relaxed.details["expectations"][0]["max_value"] == 86_400
+    # The same copy as an Astro project's $AIRFLOW_HOME/include/great_expectations.
+    monkeypatch.delenv(resources.GX_ROOT_ENV)
+    home = tmp_path / "airflow"
+    (home / "include").mkdir(parents=True)
+    root.rename(home / "include" / "great_expectations")
+    monkeypatch.setenv("AIRFLOW_HOME", str(home))
+    assert _naive_la_run(None)[CHECK_WINDOW].passed
+    # An explicit context_root still wins over both.
+    assert not _naive_la_run(GX_DIR)[CHECK_WINDOW].passed
+
+
+def test_the_folder_is_resolved_env_then_airflow_home_then_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "airflow"
+    in_home = home / "include" / "great_expectations"
+    explicit = tmp_path / "explicit"
+    package_copy = resources.PACKAGE_INCLUDE / "great_expectations"
+    monkeypatch.setenv("AIRFLOW_HOME", str(home))
+
+    # 1. the environment variable, whether or not anything else exists
+    monkeypatch.setenv(resources.GX_ROOT_ENV, str(explicit))
+    in_home.mkdir(parents=True)
+    assert resources.gx_root() == explicit
+    # 2. $AIRFLOW_HOME/include/great_expectations, when it exists
+    monkeypatch.delenv(resources.GX_ROOT_ENV)
+    assert resources.gx_root() == in_home
+    # 3. the copy inside the package: without that folder, and without AIRFLOW_HOME
+    in_home.rmdir()
+    assert resources.gx_root() == package_copy
+    monkeypatch.delenv("AIRFLOW_HOME")
+    assert resources.gx_root() == package_copy
+    # The package copy is the repository's folder (plugins/acdflow/include links to include/).
+    assert package_copy.resolve() == GX_DIR.resolve()
+    assert set(gx_runner.suite_definitions()) == SUITES
+    # An empty variable counts as unset.
+    monkeypatch.setenv(resources.GX_ROOT_ENV, "")
+    assert resources.gx_root() == package_copy
 
 
 def test_runs_are_quiet(
     gx_root: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.INFO)
-    _naive_la_run(gx_root, build_docs=True)
+    _assert_naive_la_verdicts(_naive_la_run(gx_root))
     noisy = [
         r for r in caplog.records if r.name.startswith("great_expectations") and r.levelno < logging.WARNING
     ]
@@ -174,72 +215,76 @@ def test_runs_are_quiet(
     assert "Calculating Metrics" not in out + err  # no tqdm progress bars
 
 
-def test_validation_results_are_pruned(tmp_path: Path) -> None:
-    root = copy_committed_project(tmp_path)
-    for i in range(4):
-        gx_runner.run_checkpoint(
-            root,
-            "agent_status_live_drift",
-            _pairs_frame(),
-            parameters={},
-            run_name=f"prune__{i}",
-            build_docs=False,
-            keep_results=2,
-        )
-    kept = list((root / "uncommitted" / "validations" / "agent_status_drift_live_vs_history").rglob("*.json"))
-    assert sorted(p.parent.parent.name for p in kept) == ["prune__2", "prune__3"]
+def test_build_docs_is_accepted_and_changes_nothing(gx_root: Path) -> None:
+    default = _naive_la_run(gx_root)
+    for build_docs in (True, False):
+        again = _naive_la_run(gx_root, build_docs=build_docs)
+        assert [(r.passed, r.observed_offset_minutes, r.details) for r in again.values()] == [
+            (r.passed, r.observed_offset_minutes, r.details) for r in default.values()
+        ]
 
 
-def _pairs_frame() -> object:
-    import pandas as pd  # type: ignore[import-untyped]
-
-    return pd.DataFrame({"half_hour_shift_minutes": pd.array([0, 0, None], dtype="Int64")})
-
-
-def test_a_folder_without_the_project_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"great_expectations\.yml"):
-        gx_runner.run_checkpoint(
-            tmp_path / "great_expectations",
-            "agent_status_live_drift",
-            _pairs_frame(),
-            parameters={},
-            run_name="x",
-        )
+def test_a_folder_without_suites_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"no expectation suites .* in .*nothing"):
+        _naive_la_run(tmp_path / "nothing")
     assert list(tmp_path.iterdir()) == []  # nothing scaffolded
 
 
-def test_unknown_checkpoint_is_a_clear_error(gx_root: Path) -> None:
-    with pytest.raises(KeyError, match="no_such_checkpoint"):
-        gx_runner.run_checkpoint(gx_root, "no_such_checkpoint", _pairs_frame(), parameters={}, run_name="x")
+def test_a_suite_whose_name_differs_from_its_file_is_refused(tmp_path: Path) -> None:
+    root = copy_committed_folder(tmp_path)
+    (root / "expectations" / "agent_status_drift_window.json").rename(root / "expectations" / "renamed.json")
+    with pytest.raises(ValueError, match="renamed"):
+        gx_runner.suite_definitions(root)
 
 
-def test_docs_failure_does_not_lose_the_verdict(
-    gx_root: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    from great_expectations.checkpoint.actions import UpdateDataDocsAction
-
-    def broken(self: object, *args: object, **kwargs: object) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(UpdateDataDocsAction, "_run", broken)
-    results = _naive_la_run(gx_root, build_docs=True, interval_offset=3)
-    window = next(r for r in results if r.check == CHECK_WINDOW)
-    assert not window.passed
-    assert window.observed_offset_minutes == -480
-    assert "data_docs" not in window.details
-    assert "Data Docs not updated" in caplog.text
-    live = next(r for r in results if r.check == CHECK_LIVE_VS_HISTORY)
-    assert live.passed
+def test_unknown_suite_is_a_clear_error(gx_root: Path) -> None:
+    with pytest.raises(KeyError, match="no_such_suite"):
+        gx_runner.validate(_pairs_frame(), ["no_such_suite"], asset="live_history_pairs", root=gx_root)
 
 
-def test_default_context_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(gx_runner.GX_ROOT_ENV, raising=False)
-    assert gx_runner.default_context_root() == GX_DIR
-    monkeypatch.setenv(gx_runner.GX_ROOT_ENV, str(tmp_path / "elsewhere"))
-    assert gx_runner.default_context_root() == tmp_path / "elsewhere"
-    # Installed as a wheel, acdflow finds the project Astro copied to $AIRFLOW_HOME.
-    monkeypatch.delenv(gx_runner.GX_ROOT_ENV)
-    monkeypatch.setattr(gx_runner, "REPO_ROOT", tmp_path / "site-packages")
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
-    project = copy_committed_project(tmp_path)
-    assert gx_runner.default_context_root() == project
+def test_a_frame_the_suite_cannot_read_fails_loudly(gx_root: Path) -> None:
+    import pandas as pd
+
+    # A bug in acdflow (the column is missing), not drift: it must not pass or fail silently.
+    raised = r"expect_column_values_to_be_between .* raised: .*\"seconds_outside_window\" .* does not exist"
+    with pytest.raises(RuntimeError, match=raised):
+        gx_runner.validate(
+            pd.DataFrame({"other": [1.0]}),
+            ["agent_status_drift_window"],
+            asset="agent_status_events",
+            parameters={"window_tolerance_seconds": 60},
+            root=gx_root,
+        )
+
+
+def test_validate_reports_each_suite(gx_root: Path) -> None:
+    got = gx_runner.validate(_pairs_frame(), ["agent_status_drift_live_vs_history"], asset="x", root=gx_root)
+    outcome = got["agent_status_drift_live_vs_history"]
+    assert outcome.success is True
+    # Two of two classified pairs agree; the unclassified one counts as missing, not unexpected.
+    assert outcome.expectations == [
+        {
+            "expectation": "expect_column_values_to_be_in_set",
+            "success": True,
+            "column": "half_hour_shift_minutes",
+            "value_set": [0],
+            "mostly": 0.5,
+            "element_count": 3,
+            "unexpected_count": 0,
+            "missing_count": 1,
+            "unexpected_percent": 0.0,
+            "partial_unexpected_list": [],
+        }
+    ]
+
+
+def test_importing_acdflow_does_not_import_gx_pandas_or_psycopg() -> None:
+    code = (
+        "import sys, acdflow.quality, acdflow.quality.gx_runner, acdflow.quality.drift, acdflow.cli;"
+        "acdflow.cli.build_parser();"
+        "print(sorted(m for m in ('great_expectations', 'pandas', 'psycopg') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -5,7 +5,8 @@ does not correct for it (``correct_time_quirk: false``) asks for the UTC window 
 the events of ``[A + s, B + s)`` with ``s = −(tenant UTC offset)``: 8 hours *later* for
 America/Los_Angeles in winter, 5.5 hours *earlier* for Asia/Kolkata. Three checks catch this and
 related faults; each is one expectation suite committed under ``great_expectations/expectations/``
-and run through the committed checkpoints (see :mod:`acdflow.quality.gx_runner`):
+(:data:`CHECK_SUITES`), run in an in-memory Great Expectations context (see
+:mod:`acdflow.quality.gx_runner`):
 
 ``window``
     Every returned event lies in the requested UTC window, give or take ``tolerance_seconds``
@@ -54,11 +55,13 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from acdflow.resources import gx_root
 from acdflow.timewindow import zone
 
 __all__ = [
     "CHECK_LIVE_VS_HISTORY",
     "CHECK_OFFSET",
+    "CHECK_SUITES",
     "CHECK_WINDOW",
     "DEFAULT_TOLERANCE_SECONDS",
     "DriftCheckResult",
@@ -86,8 +89,11 @@ MAX_EXAMPLES = 5
 _SUITE_WINDOW = "agent_status_drift_window"
 _SUITE_OFFSET = "agent_status_drift_offset"
 _SUITE_LIVE = "agent_status_drift_live_vs_history"
-_EVENTS_CHECKPOINT = "agent_status_events_drift"
-_LIVE_CHECKPOINT = "agent_status_live_drift"
+# check name (dq_results.check_name) -> the committed expectation suite that decides it
+CHECK_SUITES = {CHECK_WINDOW: _SUITE_WINDOW, CHECK_OFFSET: _SUITE_OFFSET, CHECK_LIVE_VS_HISTORY: _SUITE_LIVE}
+# The frames the suites run on (GX dataframe assets): one row per returned event / per live pair.
+_EVENTS_ASSET = "agent_status_events"
+_LIVE_ASSET = "live_history_pairs"
 
 _US = timedelta(microseconds=1)
 _QUARTER_HOUR_US = 15 * 60 * 1_000_000
@@ -233,15 +239,9 @@ def _iso(value: datetime) -> str:
 
 
 def _run_name(integration: str, interval_start: datetime) -> str:
-    # GX turns the run name into a folder name under uncommitted/: keep it to safe characters.
+    # Names the run in the details (and in logs): integration and interval, safe characters only.
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", integration) or "integration"
     return f"{safe}__{interval_start:%Y%m%dT%H%MZ}"
-
-
-def _default_context_root() -> Path:
-    from acdflow.quality.gx_runner import default_context_root
-
-    return default_context_root()
 
 
 def run_drift_checks(
@@ -263,9 +263,11 @@ def run_drift_checks(
     ``requested_start``/``requested_end`` is the UTC window the import meant to receive: with the
     correction on, the ``covers_start``/``covers_end`` of the corrected request (they include the
     deliberate widening around DST changes); with it off, the ``[A, B)`` whose UTC digits were sent.
-    ``tenant_timezone`` is the zone the report runs in (its IANA name). ``context_root`` defaults to
-    the repository's ``great_expectations/`` (or ``$ACDFLOW_GX_ROOT``); ``build_docs=False`` runs
-    the same suites without updating Data Docs. Returns the three results in that order.
+    ``tenant_timezone`` is the zone the report runs in (its IANA name). ``context_root`` is the
+    folder holding the committed suites (``expectations/*.json``), by default
+    :func:`acdflow.resources.gx_root`; it is only read. ``build_docs`` is accepted for
+    compatibility and ignored: the checks run in memory and write nothing; Data Docs are built on
+    demand from ``dq_results`` with ``acdflow dq docs``. Returns the three results in that order.
     """
     start = _aware_utc("interval_start", interval_start)
     end = _aware_utc("interval_end", interval_end)
@@ -278,14 +280,13 @@ def run_drift_checks(
     if tolerance_seconds < 0:
         raise ValueError(f"tolerance_seconds must not be negative, got {tolerance_seconds}")
     tz = zone(tenant_timezone)
-    root = context_root if context_root is not None else _default_context_root()
+    del build_docs  # accepted for compatibility; see the docstring
+    root = context_root if context_root is not None else gx_root()
     run_name = _run_name(integration, start)
 
     results: list[DriftCheckResult] = []
     if events:
-        results.extend(
-            _check_events(root, run_name, a, b, tenant_timezone, tz, events, tolerance_seconds, build_docs)
-        )
+        results.extend(_check_events(root, run_name, a, b, tenant_timezone, tz, events, tolerance_seconds))
     else:
         for check in (CHECK_WINDOW, CHECK_OFFSET):
             results.append(
@@ -297,7 +298,7 @@ def run_drift_checks(
                 )
             )
     if live_pairs:
-        results.append(_check_live(root, run_name, live_pairs, build_docs))
+        results.append(_check_live(root, run_name, live_pairs))
     else:
         results.append(
             DriftCheckResult(
@@ -329,7 +330,6 @@ def _check_events(
     tz: tzinfo,
     events: Sequence[StatusEventObservation],
     tolerance_seconds: int,
-    build_docs: bool,
 ) -> list[DriftCheckResult]:
     import pandas as pd  # type: ignore[import-untyped]
 
@@ -348,20 +348,17 @@ def _check_events(
             "expected_offset_minutes": pd.Series(expected, dtype="int64"),
         }
     )
-    outcome = gx_runner.run_checkpoint(
-        root,
-        _EVENTS_CHECKPOINT,
+    outcome = gx_runner.validate(
         frame,
+        (_SUITE_WINDOW, _SUITE_OFFSET),
+        asset=_EVENTS_ASSET,
         parameters={"window_tolerance_seconds": tolerance_seconds},
-        run_name=run_name,
-        build_docs=build_docs,
+        root=root,
     )
     gx_common: dict[str, Any] = {"gx_run_name": run_name}
-    if outcome.docs_index is not None:
-        gx_common["data_docs"] = outcome.docs_index
 
     # ---- window
-    window_suite = outcome.suites[_SUITE_WINDOW]
+    window_suite = outcome[_SUITE_WINDOW]
     n = len(events)
     out_idx = [i for i, s in enumerate(outside) if s > tolerance_seconds]
     window_details: dict[str, Any] = {
@@ -410,7 +407,7 @@ def _check_events(
     window_details.update(gx_common, expectations=window_suite.expectations)
 
     # ---- offset
-    offset_suite = outcome.suites[_SUITE_OFFSET]
+    offset_suite = outcome[_SUITE_OFFSET]
     mismatch_idx = [i for i, e in enumerate(events) if e.observed_offset_minutes != expected[i]]
     pairs = Counter((events[i].observed_offset_minutes, expected[i]) for i in mismatch_idx)
     offset_details: dict[str, Any] = {
@@ -457,9 +454,7 @@ def _check_events(
     ]
 
 
-def _check_live(
-    root: Path, run_name: str, live_pairs: Sequence[LiveHistoryPair], build_docs: bool
-) -> DriftCheckResult:
+def _check_live(root: Path, run_name: str, live_pairs: Sequence[LiveHistoryPair]) -> DriftCheckResult:
     import pandas as pd
 
     from acdflow.quality import gx_runner
@@ -480,10 +475,7 @@ def _check_live(
             "half_hour_shift_minutes": pd.array(classes, dtype="Int64"),
         }
     )
-    outcome = gx_runner.run_checkpoint(
-        root, _LIVE_CHECKPOINT, frame, parameters={}, run_name=run_name, build_docs=build_docs
-    )
-    suite = outcome.suites[_SUITE_LIVE]
+    suite = gx_runner.validate(frame, (_SUITE_LIVE,), asset=_LIVE_ASSET, root=root)[_SUITE_LIVE]
 
     n = len(live_pairs)
     shifts = Counter(c for c in classes if c)
@@ -501,8 +493,6 @@ def _check_live(
         ],
         "gx_run_name": run_name,
     }
-    if outcome.docs_index is not None:
-        details["data_docs"] = outcome.docs_index
     observed: int | None = None
     if suite.success:
         details["summary"] = (

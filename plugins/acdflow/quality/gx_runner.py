@@ -1,40 +1,35 @@
-"""Run the committed Great Expectations checkpoints of ``great_expectations/`` on in-memory frames.
+"""Run the committed expectation suites on in-memory frames, in an ephemeral Great Expectations context.
 
-The file data context is only *read*: suites, validation definitions and checkpoints are committed
-data and are never saved from here, so a worker never rewrites tracked files. GX writes validation
-results and Data Docs under ``uncommitted/`` only.
+The declared checks are the suite files ``expectations/<suite>.json`` of the folder
+:func:`acdflow.resources.gx_root` resolves (``$ACDFLOW_GX_ROOT``, then
+``$AIRFLOW_HOME/include/great_expectations``, then the copy shipped in the package). They are only
+*read*, as plain JSON: the folder may be a read-only site-packages directory or a shared mount.
 
-Traps handled here (great-expectations 1.24.1):
+Each :func:`validate` call builds a throw-away context with ``gx.get_context(mode="ephemeral")``:
+in-memory stores, no Data Docs site, a pandas data source with one dataframe asset whose batch is
+the frame handed in. Nothing is written to disk, so there is nothing to lock, clean up or prune,
+and a task on any worker (Celery, Kubernetes) behaves the same. Building the context costs
+milliseconds; the verdicts go to the warehouse table ``dq_results``
+(:mod:`acdflow.quality.store`), which is the record. Data Docs are built on demand from that table
+by ``acdflow dq docs`` (:mod:`acdflow.quality.docs`), not per task.
 
-* ``gx.get_context(mode="file")`` without ``context_root_dir`` scaffolds a new, empty project in
-  ``<cwd>/gx`` next to ours (and a bare ``gx.get_context()`` then prefers ``gx/`` over
-  ``great_expectations/``); a ``context_root_dir`` without ``great_expectations.yml`` scaffolds an
-  empty one in place. So the root is always explicit and must hold the committed configuration.
-  (The ignored ``uncommitted/`` folder may be missing: 1.24.1 treats the yml alone as scaffolded.)
-* Deserialising a checkpoint looks its validation definitions up in the *current* context (the one
-  most recently returned by ``get_context``); checkpoints are therefore loaded right after their
-  context is created, under a lock. Once loaded they stay bound to their own context.
-* Importing GX takes seconds; it happens on first use, never when a DAG file is parsed. Context and
-  checkpoints are cached per process and root.
-* GX logs at INFO and draws tqdm progress bars; the logger is raised to WARNING here and the bars
-  are off in ``great_expectations.yml``.
-* Every run stores a validation result and the Data Docs index re-reads them all, so both grow
-  without bound; results beyond the newest :data:`KEEP_RESULTS_PER_SUITE` per suite are pruned
-  (the warehouse table ``dq_results`` is the record, Data Docs a window on recent runs).
-* Several task processes on one worker may validate at once; one file lock per context serialises
-  writes to ``uncommitted/`` so no run reads another's half-written result.
+Notes (great-expectations 1.24.1):
+
+* Importing GX takes seconds; it happens inside :func:`validate`, never when a DAG file is parsed.
+* GX logs at INFO and draws tqdm progress bars; the ``great_expectations`` logger is raised to
+  WARNING and the context is configured without progress bars.
+* ``gx.get_context`` makes the new context GX's process-wide "current" one, which suite objects
+  bind to when created. A process-local lock keeps threads from interleaving that (Airflow runs one
+  task per process, so it is never contended there).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,26 +37,23 @@ from acdflow.resources import GX_ROOT_ENV, gx_root
 
 __all__ = [
     "GX_ROOT_ENV",
-    "KEEP_RESULTS_PER_SUITE",
-    "CheckpointOutcome",
+    "RESULT_FORMAT",
+    "SUITES_DIR",
     "SuiteOutcome",
-    "default_context_root",
-    "reset_cache",
-    "run_checkpoint",
+    "suite_definitions",
+    "validate",
 ]
 
-KEEP_RESULTS_PER_SUITE = 100
-DOCS_SITE = "local_site"
-_LOCK_FILE = ".acdflow-gx.lock"
+SUITES_DIR = "expectations"
+# What the checks report per expectation: counts plus a few unexpected values, no full row lists.
+RESULT_FORMAT: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+DATASOURCE = "acdflow_drift"
+BATCH_DEFINITION = "whole_dataframe"
 _SUMMARY_KWARGS = ("column", "column_A", "column_B", "min_value", "max_value", "value_set", "mostly")
 _SUMMARY_RESULT = ("element_count", "unexpected_count", "missing_count", "unexpected_percent")
 
 logger = logging.getLogger(__name__)
-
-
-def default_context_root() -> Path:
-    """The Great Expectations project, as :func:`acdflow.resources.gx_root` resolves it."""
-    return gx_root()
+_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,69 +63,41 @@ class SuiteOutcome:
     expectations: list[dict[str, Any]]  # JSON-able summaries, one per expectation
 
 
-@dataclass(frozen=True, slots=True)
-class CheckpointOutcome:
-    suites: dict[str, SuiteOutcome]
-    docs_index: str | None  # the Data Docs index page, when this run updated it
+def suite_definitions(root: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The committed suites under ``<root>/expectations/`` as JSON, by suite name (no GX import).
 
-
-@dataclass(frozen=True, slots=True)
-class _Project:
-    context: Any
-    checkpoints: dict[str, Any]
-
-
-_projects: dict[Path, _Project] = {}
-# Re-entrant: a thread holds it across loading a context and its checkpoints and across a run.
-_lock = threading.RLock()
-
-
-def reset_cache() -> None:
-    """Forget cached contexts (tests that build several roots in one process)."""
-    with _lock:
-        _projects.clear()
-
-
-def _project(root: Path) -> _Project:
-    with _lock:
-        cached = _projects.get(root)
-        if cached is not None:
-            return cached
-        if not (root / "great_expectations.yml").is_file():
-            # GX would silently scaffold an empty project here instead of failing.
-            raise FileNotFoundError(
-                f"no Great Expectations project at {root} (great_expectations.yml missing)"
-            )
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        import great_expectations as gx
-
-        context = gx.get_context(mode="file", context_root_dir=str(root))
-        checkpoints = {cp.name: cp for cp in context.checkpoints.all()}
-        project = _Project(context=context, checkpoints=checkpoints)
-        _projects[root] = project
-        return project
-
-
-@contextlib.contextmanager
-def _exclusive(root: Path) -> Iterator[None]:
-    with _lock:
-        try:
-            (root / "uncommitted").mkdir(exist_ok=True)
-            handle = (root / "uncommitted" / _LOCK_FILE).open("a")
-        except OSError:
-            # A read-only checkout cannot hold results either; let GX report that, not the lock.
-            yield
-            return
-        with handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    ``root`` defaults to :func:`acdflow.resources.gx_root`. Raises ``FileNotFoundError`` when the
+    folder holds no suite and ``ValueError`` when a file's ``name`` differs from its file name.
+    """
+    folder = (gx_root() if root is None else root) / SUITES_DIR
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        raise FileNotFoundError(f"no expectation suites (*.json) in {folder}")
+    suites: dict[str, dict[str, Any]] = {}
+    for path in files:
+        definition = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(definition, dict) or definition.get("name") != path.stem:
+            raise ValueError(f"{path}: the suite's name must be the file name {path.stem!r}")
+        suites[path.stem] = definition
+    return suites
 
 
 def _json_able(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
+
+
+def _raised(exception_info: Any) -> str | None:
+    """The message of an exception GX caught while validating, if any.
+
+    GX reports it either flat (``{"raised_exception": true, "exception_message": ...}``) or, for a
+    metric that failed to compute (a missing column), per metric: ``{"<metric id>": {...}}``.
+    """
+    if not isinstance(exception_info, dict):
+        return None
+    for info in [exception_info, *exception_info.values()]:
+        if isinstance(info, dict) and info.get("raised_exception"):
+            return str(info.get("exception_message"))
+    return None
 
 
 def _summarize(suite_result: Any) -> SuiteOutcome:
@@ -141,12 +105,11 @@ def _summarize(suite_result: Any) -> SuiteOutcome:
     for result in suite_result.results:
         data = result.to_json_dict()
         config = data.get("expectation_config") or {}
-        exception = data.get("exception_info") or {}
-        if exception.get("raised_exception"):
+        message = _raised(data.get("exception_info"))
+        if message is not None:
             # A broken suite or frame is a bug in acdflow, not drift in the data: fail loudly.
             raise RuntimeError(
-                f"expectation {config.get('type')} of suite {suite_result.suite_name} raised: "
-                f"{exception.get('exception_message')}"
+                f"expectation {config.get('type')} of suite {suite_result.suite_name} raised: {message}"
             )
         kwargs = config.get("kwargs") or {}
         observed = data.get("result") or {}
@@ -161,80 +124,63 @@ def _summarize(suite_result: Any) -> SuiteOutcome:
     )
 
 
-def _prune(root: Path, keep: int) -> None:
-    """Keep the newest ``keep`` validation results per suite; the next docs build drops their pages."""
-    store = root / "uncommitted" / "validations"
-    if not store.is_dir():
-        return
-    for suite_dir in store.iterdir():
-        if not suite_dir.is_dir():
-            continue
-        # Layout <suite>/<run_name>/<run_time>/<batch>.json; run_time (20261125T003802.017688Z)
-        # sorts chronologically as text.
-        results = sorted(suite_dir.glob("*/*/*.json"), key=lambda p: (p.parent.name, str(p)))
-        for old in results[: max(len(results) - keep, 0)]:
-            old.unlink(missing_ok=True)
-            for folder in (old.parent, old.parent.parent):
-                with contextlib.suppress(OSError):
-                    folder.rmdir()  # only succeeds once empty
+def _ephemeral_context() -> Any:
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        # No Data Docs site at all (GX's ephemeral default configures one in a temporary folder).
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def run_checkpoint(
-    root: Path,
-    checkpoint_name: str,
+def validate(
     frame: Any,
+    suites: Sequence[str],
     *,
-    parameters: Mapping[str, Any],
-    run_name: str,
-    build_docs: bool = True,
-    keep_results: int = KEEP_RESULTS_PER_SUITE,
-) -> CheckpointOutcome:
-    """Validate ``frame`` with every suite of the committed checkpoint ``checkpoint_name``.
+    asset: str,
+    parameters: Mapping[str, Any] | None = None,
+    root: Path | None = None,
+) -> dict[str, SuiteOutcome]:
+    """Validate the pandas ``frame`` with each of the committed ``suites``; outcomes by suite name.
 
-    ``build_docs=True`` runs the checkpoint itself, whose action updates Data Docs. If that fails
-    (Data Docs are a convenience, e.g. a full disk), the suites are re-run without it and a warning
-    is logged; a failure of the validation itself propagates. ``build_docs=False`` runs the
-    checkpoint's validation definitions directly, skipping its actions.
+    ``asset`` names the dataframe asset (it appears in GX's batch id); ``parameters`` fill the
+    suites' ``$PARAMETER`` placeholders; ``root`` is the folder holding ``expectations/`` (default
+    :func:`acdflow.resources.gx_root`). An expectation that raises (a missing column, a broken
+    suite) raises ``RuntimeError``; an unknown suite ``KeyError``.
     """
-    from great_expectations.core.run_identifier import RunIdentifier
+    folder = gx_root() if root is None else root
+    definitions = suite_definitions(folder)
+    unknown = [s for s in suites if s not in definitions]
+    if unknown:
+        raise KeyError(f"expectation suite(s) {unknown} not found in {folder / SUITES_DIR}")
+    expectation_parameters = dict(parameters) if parameters else None
+    with _lock:
+        context = _ephemeral_context()
+        from great_expectations.core.expectation_suite import ExpectationSuite, ExpectationSuiteSchema
 
-    root = root.resolve()
-    project = _project(root)
-    try:
-        checkpoint = project.checkpoints[checkpoint_name]
-    except KeyError:
-        raise KeyError(f"checkpoint {checkpoint_name!r} is not defined in {root / 'checkpoints'}") from None
-    run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
-    batch = {"dataframe": frame}
-    expectation_parameters = dict(parameters)
-
-    with _exclusive(root):
-        suite_results: list[Any] | None = None
-        docs_index: str | None = None
-        if build_docs:
-            try:
-                result = checkpoint.run(
-                    batch_parameters=batch, expectation_parameters=expectation_parameters, run_id=run_id
-                )
-                suite_results = list(result.run_results.values())
-                docs_index = str(root / "uncommitted" / "data_docs" / DOCS_SITE / "index.html")
-            except Exception:
-                logger.warning(
-                    "Data Docs not updated: checkpoint %s failed; validating without its actions",
-                    checkpoint_name,
-                    exc_info=True,
-                )
-        if suite_results is None:
-            suite_results = [
-                vd.run(
-                    batch_parameters=batch,
-                    expectation_parameters=expectation_parameters,
-                    result_format=checkpoint.result_format,
-                    run_id=run_id,
-                )
-                for vd in checkpoint.validation_definitions
-            ]
-        _prune(root, keep_results)
-
-    suites = {s.suite: s for s in (_summarize(r) for r in suite_results)}
-    return CheckpointOutcome(suites=suites, docs_index=docs_index)
+        batch = (
+            context.data_sources.add_pandas(DATASOURCE)
+            .add_dataframe_asset(asset)
+            .add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+            .get_batch(batch_parameters={"dataframe": frame})
+        )
+        schema = ExpectationSuiteSchema()
+        results = [
+            batch.validate(
+                ExpectationSuite(**schema.load(definitions[name])),
+                result_format=RESULT_FORMAT,
+                expectation_parameters=expectation_parameters,
+            )
+            for name in suites
+        ]
+    outcomes = [_summarize(r) for r in results]
+    return {o.suite: o for o in outcomes}
