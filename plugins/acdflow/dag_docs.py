@@ -47,7 +47,8 @@ Request times are sent as tenant-local wall clock — `correct_time_quirk: {quir
 Steps: `authenticate` → `trigger_report` → `wait_for_report` → `extract` → `transform` → `load`
 → `check_time_drift`: Great Expectations checks that the events fall in the requested UTC window,
 carry the tenant's UTC offset, and agree with the live statuses; results go to
-`{schema}.dq_results` and Data Docs. Drift {drift_effect}; the loaded data stays in place.
+`{schema}.dq_results` (`acdflow dq docs` renders them as a page). Drift {drift_effect}; the
+loaded data stays in place.
 
 **Re-running a range** is safe (keyed upserts; end times are re-linked):
 

@@ -29,10 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from psycopg import sql
-
-from acdflow.config import SCHEMA_PATTERN
 from acdflow.quality.drift import CHECK_SUITES
+from acdflow.warehouse.sql import render
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -52,26 +50,6 @@ DEFAULT_DOCS_DIR = Path(".acdflow") / "dq-docs"
 DEFAULT_DAYS = 7
 MAX_FAILURES = 500
 INDEX = "index.html"
-
-# Kept here, not under include/sql/: read-only reporting queries of this module alone.
-_SUMMARY_SQL = """\
-SELECT integration, check_name,
-       count(*)                                      AS intervals,
-       count(*) FILTER (WHERE NOT passed)            AS failed,
-       min(interval_start)                           AS first_interval,
-       max(interval_start)                           AS last_interval,
-       max(interval_start) FILTER (WHERE NOT passed) AS last_failure,
-       max(checked_at)                               AS last_checked
-FROM {schema}.dq_results
-WHERE interval_start >= %(since)s
-GROUP BY integration, check_name
-ORDER BY integration, check_name"""
-_FAILURES_SQL = """\
-SELECT integration, interval_start, interval_end, check_name, observed_offset_minutes, details, checked_at
-FROM {schema}.dq_results
-WHERE NOT passed AND interval_start >= %(since)s
-ORDER BY interval_start DESC, integration, check_name
-LIMIT %(limit)s"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +81,12 @@ def docs_dir() -> Path:
     return Path(configured) if configured else DEFAULT_DOCS_DIR
 
 
-def _statement(template: str, schema: str) -> sql.Composed:
-    if not SCHEMA_PATTERN.fullmatch(schema):
-        raise ValueError(f"invalid warehouse schema name {schema!r}")
-    return sql.SQL(template).format(schema=sql.Identifier(schema))
-
-
 def read_results(
     conn: Any, schema: str, since: datetime, *, limit: int = MAX_FAILURES
 ) -> tuple[list[CheckSummary], list[FailedCheck]]:
     """Per (integration, check) counts of intervals from ``since`` on, and the newest ``limit`` failures."""
-    summary_sql, failures_sql = _statement(_SUMMARY_SQL, schema), _statement(_FAILURES_SQL, schema)
+    summary_sql = render("quality/dq_docs.summary.sql", schema)
+    failures_sql = render("quality/dq_docs.failures.sql", schema)
     params = {"since": since, "limit": limit}
     with conn.cursor() as cur:
         summaries = [CheckSummary(*row) for row in cur.execute(summary_sql, params)]

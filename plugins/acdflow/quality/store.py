@@ -39,7 +39,7 @@ def write_results(
     names = [r.check for r in results]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate check names in results: {names}")
-    statement = render("quality/upsert_dq_results.sql", schema)
+    statement = render("agent_status/check_time_drift.results.sql", schema)
     params = [
         {
             "integration": integration,
