@@ -21,8 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from acdflow.warehouse.connection import airflow_conn_from_uri
-from acdflow_dev.embedded import EmbeddedPostgres
+from acdflow_dev.embedded import EmbeddedPostgres, airflow_conn_from_uri
 from acdflow_dev.local.runner import LocalAirflow, ensure_database
 from acdflow_dev.sim import SimConfig, Simulator
 

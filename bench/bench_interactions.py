@@ -30,8 +30,7 @@ import psycopg
 import requests
 import yaml
 
-from acdflow.warehouse.connection import airflow_conn_from_uri
-from acdflow_dev.embedded import free_port
+from acdflow_dev.embedded import airflow_conn_from_uri, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / ".acdflow" / "bench"
@@ -109,35 +108,21 @@ def _task_process(step: str, state_file: Path) -> None:
     """Child process: run one pipeline step for the benchmark interval, print peak RSS."""
     from acdflow.config import load_config
     from acdflow.pipeline import interactions as steps
-    from acdflow.pipeline import reports
-    from acdflow.runtime import RunInfo, warehouse_uri
+    from acdflow.pipeline.steps import Step
+    from acdflow.runtime import RunInfo
 
     config = load_config()
     (spec,) = config.integrations
+    # The results of the steps before this one, by task id: what the task would pull from XCom.
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     run = RunInfo(
         "bench__interactions", "bench", step, 1, INTERVAL_START, INTERVAL_START + timedelta(minutes=15)
     )
-    uri = warehouse_uri(config.warehouse.conn_id)
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    if step == "authenticate":
-        out = reports.authenticate(spec, run)
-    elif step == "trigger_report":
-        out = steps.trigger_report(spec, run)
-        state["triggered"] = out
-    elif step == "wait_for_report":
-        out = reports.wait_for_report(spec, state.get("triggered", {"report_id": state["report_id"]}))
-    elif step == "extract":
-        out = reports.extract(spec, config.warehouse, steps.REPORT_TYPE, state["report_id"], uri)
-    elif step == "transform":
-        out = steps.transform(spec, config.warehouse, run, state["report_id"], uri)
-    elif step == "load":
-        out = steps.load(spec, config.warehouse, run, state["report_id"], uri)
-    else:
-        out = steps.aggregate_aht(spec, config.warehouse, run, state["report_id"], state["intervals"], uri)
+    out = getattr(steps, step)(Step(spec, config.warehouse, run, state.get))
     seconds = time.perf_counter() - started
-    state.update({k: v for k, v in out.items() if k in ("report_id", "intervals")})
+    state[step] = out
     state_file.write_text(json.dumps(state))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
@@ -231,23 +216,11 @@ def _load_vs_copy_and_to_sql(uri: str, schema: str) -> dict[str, Any]:
     from psycopg import sql
 
     from acdflow.warehouse import store
+    from acdflow_dev.compare import INTERACTION_COLUMNS
 
-    cols = (
-        "integration",
-        "interaction_id",
-        "queue_id",
-        "queue_name",
-        "channel",
-        "media_type",
-        "direction",
-        "queue_time",
-        "interval_start",
-        "handled",
-        "handling_ms",
-        "created_time",
-        "finished_time",
-        "report_id",
-    )
+    # The published table's columns: the integration, the business content (the list the ground
+    # truth is compared on), then what the load adds. ``r[1:13]`` below is a staging record.
+    cols = ("integration", *INTERACTION_COLUMNS, "created_time", "finished_time", "report_id")
     ident = sql.Identifier(schema)
     column_list = sql.SQL(", ").join(map(sql.Identifier, cols))
 

@@ -48,7 +48,6 @@ ZONES = (
     ("Australia/Sydney", "au"),
     ("Pacific/Auckland", "au"),
 )
-COLUMNS = ("agent_id", "agent_name", "status", "status_code", "status_name", "start_time", "end_time")
 
 
 def busiest_zone(now: datetime) -> tuple[str, str]:
@@ -87,6 +86,7 @@ def run(poll_s: float, duration_s: float, scale: int, seed: int, zone: str, regi
     from acdflow.eightbyeight.settings import EightByEightSettings
     from acdflow.pipeline import live_status as loop
     from acdflow.warehouse import store
+    from acdflow_dev.compare import STATUS_COLUMNS
     from acdflow_dev.embedded import EmbeddedPostgres
     from acdflow_dev.sim import SimConfig, Simulator
 
@@ -111,10 +111,10 @@ def run(poll_s: float, duration_s: float, scale: int, seed: int, zone: str, regi
         # wall clock: each agent's row must equal the truth at one of those two instants (a change
         # inside that window of a few ms may fall on either side, separately for each agent).
         nonlocal checked_polls
-        have = {r["agent_id"]: tuple(r[c] for c in COLUMNS) for r in _rows(conn, "agent_status_live")}
+        have = {r["agent_id"]: tuple(r[c] for c in STATUS_COLUMNS) for r in _rows(conn, "agent_status_live")}
         candidates = [
             {
-                s.agent_id: tuple(getattr(s, c) for c in COLUMNS)
+                s.agent_id: tuple(getattr(s, c) for c in STATUS_COLUMNS)
                 for s in truth.live_status(as_of=instant).statuses
             }
             for instant in (record.observed_at, record.started_at)

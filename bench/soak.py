@@ -39,7 +39,7 @@ import shutil
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,8 +51,8 @@ import yaml
 from psycopg.rows import dict_row
 
 from acdflow.config import load_config
-from acdflow.warehouse.connection import airflow_conn_from_uri
-from acdflow_dev.embedded import EmbeddedPostgres
+from acdflow_dev.compare import compare
+from acdflow_dev.embedded import EmbeddedPostgres, airflow_conn_from_uri
 from acdflow_dev.local.runner import LocalAirflow, ensure_database
 from acdflow_dev.local.webhook import WebhookReceiver
 from acdflow_dev.sim import SimConfig, Simulator
@@ -73,24 +73,12 @@ FAULTS = (
     "failed_reports=1;malformed_rate={malformed};seed={seed}"
 )
 QUOTED = re.compile(r"\s*\(?'[^']*'\)?")
-INTERACTION_COLUMNS = (
-    "queue_id",
-    "queue_name",
-    "channel",
-    "media_type",
-    "direction",
-    "queue_time",
-    "interval_start",
-    "handled",
-    "handling_ms",
-)
 # The task processes fork from the scheduler (LocalExecutor): importing these there once saves
 # every task from importing them again (Great Expectations alone takes seconds).
 PRELOAD = (
     "great_expectations",
     "pandas",
     "acdflow.factory",
-    "acdflow.live_dag",
     "acdflow.runtime",
     "acdflow.pipeline.interactions",
     "acdflow.pipeline.agent_status",
@@ -260,114 +248,35 @@ def _wait(airflow: LocalAirflow, dag_ids: list[str], timeout: float) -> dict[str
 
 def _query(uri: str, text: str, *params: Any) -> list[dict[str, Any]]:
     with psycopg.connect(uri, row_factory=dict_row) as conn:
-        return conn.execute(text.replace("{schema}", SCHEMA), params).fetchall()  # type: ignore[arg-type]
+        return conn.execute(text.replace("{schema}", SCHEMA), params).fetchall()
 
 
-def _direction(value: str) -> str:
-    return {"inbounddir": "inbound", "outbounddir": "outbound"}.get(value.lower(), value.lower())
-
-
-def _keyed(
-    rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any], value: Callable[[dict[str, Any]], Any]
-) -> tuple[dict[Any, Any], int]:
-    """Warehouse rows by key, and how many keys came more than once."""
-    have: dict[Any, Any] = {}
-    duplicates = 0
-    for r in rows:
-        k = key(r)
-        duplicates += k in have
-        have[k] = value(r)
-    return have, duplicates
-
-
-def _diff(want: dict[Any, Any], have: dict[Any, Any], duplicates: int) -> dict[str, int]:
-    """The ground truth against the warehouse, key by key."""
-    return {
-        "expected": len(want),
-        "loaded": len(have),
-        "missing": len(want.keys() - have.keys()),
-        "unexpected": len(have.keys() - want.keys()),
-        "mismatched": sum(1 for k in want.keys() & have.keys() if want[k] != have[k]),
-        "duplicates": duplicates,
-    }
-
-
-def _interactions(uri: str, sim: Simulator, tenant: Tenant, start: datetime, end: datetime) -> dict[str, Any]:
-    truth = sim.ground_truth(tenant.tenant_id)
-    want = {}
-    for t in truth.interactions(start, end):
-        row = {c: getattr(t, c) for c in INTERACTION_COLUMNS}
-        row["direction"] = _direction(row["direction"])
-        want[t.interaction_id] = row
-    rows = _query(
-        uri,
-        "SELECT interaction_id, " + ", ".join(INTERACTION_COLUMNS) + " FROM {schema}.interactions"
-        " WHERE integration = %s AND interval_start >= %s AND interval_start < %s",
-        tenant.name,
-        start,
-        end,
-    )
-    have, duplicates = _keyed(rows, lambda r: r.pop("interaction_id"), lambda r: r)
-    aht_rows = _query(
-        uri,
-        "SELECT interval_start, queue_name, channel, handled_count, handling_ms_sum, aht_seconds"
-        " FROM {schema}.interval_aht WHERE integration = %s AND interval_start >= %s AND interval_start < %s",
-        tenant.name,
-        start,
-        end,
-    )
-    got_aht = {
-        (r["interval_start"], r["queue_name"], r["channel"]): (
-            r["handled_count"],
-            r["handling_ms_sum"],
-            r["aht_seconds"],
-        )
-        for r in aht_rows
-    }
-    want_aht = {
-        (a.interval_start, a.queue_name, a.channel): (a.handled_count, a.handling_ms_sum, a.aht_seconds)
-        for a in truth.interval_aht(start, end)
-    }
-    return {
-        **_diff(want, have, duplicates),
-        "filtered_malformed": len(truth.filtered_by_malformation(start, end)),
-        "aht_rows": len(want_aht),
-        "aht_mismatches": len(want_aht.keys() ^ got_aht.keys())
-        + sum(1 for k in want_aht.keys() & got_aht.keys() if want_aht[k] != got_aht[k]),
-    }
-
-
-def _agent_statuses(
+def _compared(
     uri: str, sim: Simulator, tenant: Tenant, start: datetime, end: datetime
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Interactions (with AHT) and agent statuses against the ground truth (``acdflow_dev.compare``);
+    statuses as of the day's end: a status still open then has no end time in the truth, nor in
+    the warehouse, whose last run read up to that instant."""
     truth = sim.ground_truth(tenant.tenant_id)
-    # As of the day's end: a status still open then has no end time in the truth, nor in the
-    # warehouse, whose last run read up to that instant.
-    as_of = end - timedelta(milliseconds=1)
-    want = {
-        (t.agent_id, t.start_time): (t.agent_name, t.status, t.status_code, t.status_name, t.end_time)
-        for t in truth.agent_status_history(start, end, as_of=as_of)
+    diff = compare(uri, SCHEMA, tenant.name, truth, start, end)
+    aht = diff.interval_aht
+    interactions = {
+        **diff.interactions.counts(),
+        "filtered_malformed": len(truth.filtered_by_malformation(start, end)),
+        "aht_rows": aht.expected,
+        "aht_mismatches": len(aht.missing) + len(aht.unexpected) + len(aht.mismatched),
+        "aht_duplicates": aht.duplicates,
+        "examples": diff.interactions.examples() + aht.examples(),
     }
-    rows = _query(
-        uri,
-        "SELECT agent_id, start_time, agent_name, status, status_code, status_name, end_time"
-        " FROM {schema}.agent_status_history WHERE integration = %s AND start_time >= %s AND start_time < %s",
-        tenant.name,
-        start,
-        end,
-    )
-    have, duplicates = _keyed(
-        rows,
-        lambda r: (r["agent_id"], r["start_time"]),
-        lambda r: (r["agent_name"], r["status"], r["status_code"], r["status_name"], r["end_time"]),
-    )
-    return {
-        **_diff(want, have, duplicates),
-        "agents": len({k[0] for k in have}),
+    statuses = {
+        **diff.agent_statuses.counts(),
+        "agents": len({agent_id for agent_id, _ in diff.agent_statuses.have}),
+        "examples": diff.agent_statuses.examples(),
     }
+    return interactions, statuses
 
 
-def _items(raw: Any) -> dict[str, Any]:
+def _items(raw: Any) -> dict[Any, Any]:
     """A report row as sent (``{"items": [{key, value}, …]}``, contract 7.5) as a mapping."""
     items = raw.get("items") if isinstance(raw, dict) else None
     if not isinstance(items, list):
@@ -425,7 +334,9 @@ def _rejections(uri: str, sim: Simulator, tenant: Tenant, start: datetime, end: 
     want_bad_time = Counter(
         (x.agent_id, x.status, x.status_code) for x in expected_st if x.kind != "missing_agent_id"
     )
-    short = {k: (n, have_missing_id[k]) for k, n in want_missing_id.items() if have_missing_id[k] < n}
+    short: dict[Any, tuple[int, int]] = {
+        k: (n, have_missing_id[k]) for k, n in want_missing_id.items() if have_missing_id[k] < n
+    }
     short |= {k: (n, 0) for k, n in want_bad_time.items() if not have_bad_time[k]}
     missing_st = sum(n - m for n, m in short.values())
     collapsed = sum(n - min(n, have_bad_time[k]) for k, n in want_bad_time.items() if have_bad_time[k])
@@ -521,6 +432,8 @@ def _meets_bar(r: dict[str, Any]) -> list[str]:
                 problems.append(f"{part}: {r[part][key]} {key}")
     if r["interactions"]["aht_mismatches"]:
         problems.append(f"AHT: {r['interactions']['aht_mismatches']} mismatches")
+    if r["interactions"]["aht_duplicates"]:
+        problems.append(f"AHT: {r['interactions']['aht_duplicates']} duplicates")
     if r["rejected"]["unaccounted"] or r["rejected"]["injected_not_quarantined"]:
         problems.append(f"rejected rows not accounted for: {r['rejected']}")
     if r["alerts"]:
@@ -666,13 +579,14 @@ def main() -> int:
         }
         for tenant in TENANTS:
             sim = sims[tenant.name]
+            interactions, statuses = _compared(uri, sim, tenant, day, end)
             r: dict[str, Any] = {
                 "name": tenant.name,
                 "region": tenant.region,
                 "timezone": tenant.timezone,
                 "multi_tenant": bool(tenant.neighbours),
-                "interactions": _interactions(uri, sim, tenant, day, end),
-                "agent_statuses": _agent_statuses(uri, sim, tenant, day, end),
+                "interactions": interactions,
+                "agent_statuses": statuses,
                 "rejected": _rejections(uri, sim, tenant, day, end),
                 "api": _api(uri, sim, tenant),
                 "airflow": _airflow(airflow, uri, tenant, states),

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,26 +21,13 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from acdflow.config import IntegrationSpec, WarehouseSpec, parse_config
+from acdflow_dev.compare import Comparer, TableDiff
 from acdflow_dev.embedded import airflow_conn_from_uri
 from acdflow_dev.sim import SimConfig, Simulator
 
 FIFTEEN = timedelta(minutes=15)
 CLIENT_ID = "e2e-client"
 CLIENT_SECRET = "e2e-secret-Zq81"  # recognisable, so leak scans can look for it
-
-# Columns that are the business content of a table: what a correct import must reproduce.
-INTERACTION_COLUMNS = (
-    "interaction_id",
-    "queue_id",
-    "queue_name",
-    "channel",
-    "media_type",
-    "direction",
-    "queue_time",
-    "interval_start",
-    "handled",
-    "handling_ms",
-)
 
 
 def utc(text: str) -> datetime:
@@ -154,9 +140,13 @@ class Pipeline:
 
     # -- warehouse reads ---------------------------------------------------------------------------
 
+    def against_truth(self) -> Comparer:
+        """This integration's warehouse rows, to compare with the simulator's ground truth."""
+        return Comparer(self.warehouse_uri, self.schema, self.name, self.sim.ground_truth())
+
     def query(self, text: str, *params: Any) -> list[dict[str, Any]]:
         with psycopg.connect(self.warehouse_uri, row_factory=dict_row) as conn:
-            composed = sql.SQL(text).format(schema=sql.Identifier(self.schema))  # type: ignore[arg-type]
+            composed = sql.SQL(text).format(schema=sql.Identifier(self.schema))
             return conn.execute(composed, params).fetchall()
 
     def interactions(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -177,14 +167,10 @@ class Pipeline:
         )
 
     def checksum(self, table: str, exclude: tuple[str, ...] = ()) -> str:
-        rows = self.query(f"SELECT * FROM {{schema}}.{table} WHERE integration = %s", self.name)
-        canon = sorted(
-            json.dumps({k: v for k, v in r.items() if k not in exclude}, default=str, sort_keys=True)
-            for r in rows
-        )
         import hashlib
 
-        return hashlib.sha256("\n".join(canon).encode()).hexdigest() + f":{len(rows)}"
+        canon = self.snapshot(table, exclude)
+        return hashlib.sha256("\n".join(canon).encode()).hexdigest() + f":{len(canon)}"
 
 
 def simulator(
@@ -210,15 +196,6 @@ def simulator(
         **config,
     )
     return Simulator(cfg)
-
-
-def truth_rows(truths: list[Any]) -> list[dict[str, Any]]:
-    return [{c: getattr(t, c) for c in INTERACTION_COLUMNS} for t in truths]
-
-
-def normalise_direction(value: str) -> str:
-    """The warehouse stores inbound/outbound; 8x8 (and the simulator's truth) say InboundDir/OutboundDir."""
-    return {"inbounddir": "inbound", "outbounddir": "outbound"}.get(value.lower(), value.lower())
 
 
 def start_pipeline(
@@ -296,68 +273,23 @@ def run_concurrently(
         assert proc.returncode == 0, out[-4000:]
 
 
-def compare_with_truth(pipe: Pipeline, start: Any, end: Any) -> None:
-    """The warehouse equals the simulator's final state for [start, end): exact row sets and
-    contents per interval, counts per queue and channel, and AHT to the millisecond."""
-    truth = pipe.sim.ground_truth()
-    expected = truth_rows(truth.interactions(start, end))
-    for row in expected:
-        row["direction"] = normalise_direction(row["direction"])
-    got = [{c: r[c] for c in INTERACTION_COLUMNS} for r in pipe.interactions(start, end)]
-    assert expected, "the simulator produced no traffic in the compared range"
-    # Per interval: the exact row set, then every field of every row.
-    for interval in intervals(start, int((end - start) / FIFTEEN)):
-        want = {r["interaction_id"]: r for r in expected if r["interval_start"] == interval}
-        have = {r["interaction_id"]: r for r in got if r["interval_start"] == interval}
-        assert sorted(have) == sorted(want), f"row set differs in interval {interval}"
-        assert have == want, f"row content differs in interval {interval}"
-
-    # Per queue and channel: counts and handled counts.
-    def counts(rows: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
-        return Counter((r["interval_start"], r["queue_name"], r["channel"], r["handled"]) for r in rows)
-
-    assert counts(got) == counts(expected)
-    # AHT to the millisecond.
-    aht = pipe.query(
-        "SELECT interval_start, queue_name, channel, handled_count, handling_ms_sum, aht_seconds"
-        " FROM {schema}.interval_aht WHERE integration = %s AND interval_start >= %s AND interval_start < %s",
-        pipe.name,
-        start,
-        end,
-    )
-    got_aht = {
-        (r["interval_start"], r["queue_name"], r["channel"]): (
-            r["handled_count"],
-            r["handling_ms_sum"],
-            r["aht_seconds"],
-        )
-        for r in aht
-    }
-    want_aht = {
-        (a.interval_start, a.queue_name, a.channel): (a.handled_count, a.handling_ms_sum, a.aht_seconds)
-        for a in truth.interval_aht(start, end)
-    }
-    assert got_aht == want_aht
-    assert any(k[2] == "call" for k in want_aht)
+def compare_with_truth(pipe: Pipeline, start: datetime, end: datetime) -> None:
+    """The warehouse equals the simulator's final state for [start, end): the exact row set and
+    every field of every row (so the counts per interval, queue, channel and handled too), no key
+    twice, and AHT to the millisecond."""
+    check = pipe.against_truth()
+    interactions = check.interactions(start, end)
+    assert interactions.expected, "the simulator produced no traffic in the compared range"
+    assert interactions.ok, interactions.describe()
+    aht = check.interval_aht(start, end)
+    assert aht.ok, aht.describe()
+    assert any(channel == "call" for _, _, channel in aht.want)
 
 
-def agent_history(
-    pipe: Pipeline, start: datetime, end: datetime
-) -> dict[tuple[str, datetime], dict[str, Any]]:
-    rows = pipe.query(
-        "SELECT agent_id, agent_name, status, status_code, status_name, start_time, end_time"
-        " FROM {schema}.agent_status_history WHERE integration = %s AND start_time >= %s AND start_time < %s",
-        pipe.name,
-        start,
-        end,
-    )
-    return {(r["agent_id"], r["start_time"]): r for r in rows}
-
-
-def agent_truth(
-    pipe: Pipeline, start: datetime, end: datetime, as_of: datetime
-) -> dict[tuple[str, datetime], Any]:
-    return {
-        (t.agent_id, t.start_time): t
-        for t in pipe.sim.ground_truth().agent_status_history(start, end, as_of=as_of)
-    }
+def compare_statuses_with_truth(pipe: Pipeline, start: datetime, end: datetime, as_of: datetime) -> TableDiff:
+    """The agent-status history of [start, end) equals the simulator's as of ``as_of``: the same
+    (agent, start) keys, each once, with the same name, status, code, status name and end time."""
+    statuses = pipe.against_truth().agent_statuses(start, end, as_of=as_of)
+    assert statuses.expected, "no agent status changes in the compared range"
+    assert statuses.ok, statuses.describe()
+    return statuses

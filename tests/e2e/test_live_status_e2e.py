@@ -19,12 +19,11 @@ from acdflow.eightbyeight.client import DEFAULT_LIVE_METRICS, EightByEightClient
 from acdflow.eightbyeight.settings import EightByEightSettings
 from acdflow.pipeline import live_status as loop
 from acdflow.warehouse import live, store
+from acdflow_dev.compare import STATUS_COLUMNS
 from acdflow_dev.sim import LiveStatusTruth
 from tests.e2e.harness import CLIENT_ID, CLIENT_SECRET, FIFTEEN, Pipeline, simulator, start_pipeline, utc
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
-
-COLUMNS = ("agent_id", "agent_name", "status", "status_code", "status_name", "start_time", "end_time")
 
 # (time zone, region, first clock, second clock): each a DST change day in its hemisphere, or none.
 CASES = {
@@ -105,11 +104,11 @@ def _pipeline(
 
 
 def as_rows(truth: LiveStatusTruth) -> set[tuple[Any, ...]]:
-    return {tuple(getattr(s, c) for c in COLUMNS) for s in truth.statuses}
+    return {tuple(getattr(s, c) for c in STATUS_COLUMNS) for s in truth.statuses}
 
 
 def table_rows(rows: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
-    return {tuple(r[c] for c in COLUMNS) for r in rows}
+    return {tuple(r[c] for c in STATUS_COLUMNS) for r in rows}
 
 
 def check_current(pipe: LivePipeline, truth: LiveStatusTruth) -> list[dict[str, Any]]:
@@ -196,7 +195,7 @@ def test_live_status_matches_ground_truth_across_polls(
 
 def test_live_dag_shape(tmp_path: Path) -> None:
     from acdflow.config import parse_config
-    from acdflow.live_dag import build_live_status_dag
+    from acdflow.factory import build_dags
 
     document = {
         "warehouse": {"conn_id": "wh", "schema": "acd"},
@@ -204,7 +203,7 @@ def test_live_dag_shape(tmp_path: Path) -> None:
                           "live_poll_seconds": 15}],
     }  # fmt: skip
     result = parse_config(document, path=tmp_path / "x.yaml")
-    dag = build_live_status_dag(result.integrations[0], result.warehouse)
+    dag = build_dags(result)["acme__live_status"]
     assert dag.dag_id == "acme__live_status"
     assert (dag.catchup, dag.max_active_runs) == (False, 2)
     assert {"8x8", "acme", "live_status"} <= set(dag.tags)

@@ -26,8 +26,7 @@ from acdflow_dev.local.runner import LocalAirflow, ensure_database
 from tests.e2e.harness import (
     FIFTEEN,
     Pipeline,
-    agent_history,
-    agent_truth,
+    compare_statuses_with_truth,
     compare_with_truth,
     start_pipeline,
 )
@@ -87,12 +86,7 @@ def _assert_matches_truth(pipe: Pipeline, first: datetime, last_end: datetime) -
     assert duplicates == []
     # The window's end bounds what the imports could know: a status still open at 03:00 has no
     # end yet in the warehouse, exactly as in 8x8's state at that moment.
-    want = agent_truth(pipe, first, last_end, last_end - timedelta(milliseconds=1))
-    have = agent_history(pipe, first, last_end)
-    assert want, "no agent status changes in the window"
-    assert sorted(have) == sorted(want)
-    for key, truth in want.items():
-        assert (have[key]["status_name"], have[key]["end_time"]) == (truth.status_name, truth.end_time), key
+    compare_statuses_with_truth(pipe, first, last_end, last_end - timedelta(milliseconds=1))
 
 
 def _wait_rerun(airflow: LocalAirflow, dag_id: str, since: datetime, count: int) -> None:
