@@ -277,7 +277,7 @@ def _compared(
 
 
 def _items(raw: Any) -> dict[Any, Any]:
-    """A report row as sent (``{"items": [{key, value}, …]}``, contract 7.5) as a mapping."""
+    """A report row as sent (``{"items": [{key, value}, …]}``; see docs/8x8-api-notes.md, “Row format”) as a mapping."""
     items = raw.get("items") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         return {}

@@ -73,7 +73,7 @@ class IntegrationSpec:
     system: str = "8x8"
     enabled: bool = True
     end_date: datetime | None = None
-    # The 8x8 API reads UTC-formatted request times as tenant-local wall clock (contract 4.7);
+    # The 8x8 API reads UTC-formatted request times as tenant-local wall clock;
     # False reproduces the naive import for comparison.
     correct_time_quirk: bool = True
     # Every interactions run re-reads this much history before its interval, so interactions that

@@ -2,9 +2,10 @@
 
 Everything here is pure (no I/O, no clock reads) so it can be unit-tested exhaustively.
 
-The one quirk that shapes this module (contract 4.7): the historical API takes ``dateRange`` values
-written as UTC (``…Z``) but reads their *digits* as wall-clock time in the report time zone, and both
-ends are inclusive. Returned timestamps carry the numeric offset of that zone. So:
+The one quirk that shapes this module (docs/8x8-api-notes.md, “`dateRange` is read as tenant-local
+time”): the historical API takes ``dateRange`` values written as UTC (``…Z``) but reads their
+*digits* as wall-clock time in the report time zone, and both ends are inclusive. Returned
+timestamps carry the numeric offset of that zone. So:
 
 * to fetch the UTC window ``[A, B)`` we send the tenant-local wall-clock digits of ``A`` and of
   ``B − 1 ms`` (:func:`request_window` with ``correct_quirk=True``), and
@@ -52,7 +53,7 @@ class NaiveTimestampError(TimestampError):
 
 
 class DurationError(ValueError):
-    """A duration value is none of the formats the API documents (contract 4.8, 7.5)."""
+    """A duration value is none of the formats the API documents (docs/8x8-api-notes.md, “Row format”)."""
 
 
 # ---- intervals and request windows ---------------------------------------------------
@@ -76,8 +77,9 @@ def floor_interval(ts: datetime, minutes: int = 15) -> datetime:
 def format_api_timestamp(naive_wall_clock: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SS.sssZ`` from wall-clock digits (sub-millisecond part truncated).
 
-    The ``Z`` is decoration the API expects; it does not mean UTC (contract 4.7). An aware datetime
-    is refused because silently dropping its offset is exactly the bug this module exists to avoid.
+    The ``Z`` is decoration the API expects; it does not mean UTC (8x8 reads the digits as
+    wall-clock time in the report's zone). An aware datetime is refused because silently dropping
+    its offset is exactly the bug this module exists to avoid.
     """
     d = naive_wall_clock
     if d.tzinfo is not None:
@@ -149,7 +151,7 @@ def request_window(
 ) -> RequestWindow:
     """The ``dateRange``/``timezone`` to send to fetch rows stamped in the UTC window ``[start, end)``.
 
-    ``correct_quirk=True`` (the default, contract 4.7): send the wall-clock digits of ``start`` and of
+    ``correct_quirk=True`` (the default): send the wall-clock digits of ``start`` and of
     ``end − 1 ms`` in ``timezone``. Where a wall-clock reading cannot pin down the instant (a start or
     end falling in a fall-back repeated hour or next to a spring-forward gap), the request is widened
     by one hour on that side until *either* reading 8x8 might use still covers the window: we do not
@@ -258,7 +260,7 @@ def observed_offset_minutes(value: str) -> int:
 
 
 def _hms_to_ms(value: str) -> int:
-    # "H:MM:SS" with unpadded, unbounded hours (contract 4.8); split beats a regex per row.
+    # "H:MM:SS" with unpadded, unbounded hours, as in 8x8's older samples; split beats a regex per row.
     parts = value.split(":")
     if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
         raise DurationError(f"not a duration: {value!r}")
@@ -281,11 +283,11 @@ def _number_to_ms(value: float) -> int:
 def parse_duration_ms(value: Any) -> int | None:
     """Milliseconds from any documented duration format, ``None`` for no value.
 
-    Formats (contract 4.8/7.5): ``{"value": ms, "ongoing": bool}`` (``value`` may itself be any of
-    the other forms or ``null``), ``"H:MM:SS"`` (hours unpadded, may exceed 24), integer or float
-    milliseconds (floats rounded half-even), ASCII numeric strings, ``None``. Booleans, negative
-    values and anything else raise :class:`DurationError`. The ``ongoing`` flag is not returned;
-    callers that need it read it themselves.
+    Formats (docs/8x8-api-notes.md, “Row format”): ``{"value": ms, "ongoing": bool}`` (``value``
+    may itself be any of the other forms or ``null``), ``"H:MM:SS"`` (hours unpadded, may exceed
+    24), integer or float milliseconds (floats rounded half-even), ASCII numeric strings, ``None``.
+    Booleans, negative values and anything else raise :class:`DurationError`. The ``ongoing`` flag
+    is not returned; callers that need it read it themselves.
     """
     if value is None:
         return None

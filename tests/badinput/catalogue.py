@@ -4,8 +4,9 @@ This is the one list of bad input: rows of the two detailed reports, elements of
 ``/agents`` answer, and HTTP answers that break the paging contract. Each case names the outcome a
 person can rely on — the row is loaded (and how), quarantined with this reason, filtered by a
 product rule, collapsed as a duplicate, or the run fails with this error and writes nothing. The
-expected reasons and values are written out by hand (values worked out from the contract's rules),
-never imported from the code under test, so changing what a person is told is a visible change.
+expected reasons and values are written out by hand (values worked out from the rules in
+docs/8x8-api-notes.md), never imported from the code under test, so changing what a person is told
+is a visible change.
 
 ``test_catalogue.py`` runs each case through the real pipeline steps (scripted 8x8 on a real
 socket, real PostgreSQL), always between valid rows that must still load.
@@ -42,7 +43,7 @@ class Quarantined:
 
 @dataclass(frozen=True)
 class Filtered:
-    """A product rule (contract 15.2) skips the row; it is counted under this reason."""
+    """A product rule (which interactions are imported) skips the row; it is counted under this reason."""
 
     reason: str
 
@@ -63,7 +64,7 @@ class Collapsed:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A realtime element yields no live status; the poll counts it with this reason (A40)."""
+    """A realtime element yields no live status; the poll skips it and counts it with this reason."""
 
     reason: str
 
@@ -186,7 +187,7 @@ class RowCase:
         return [[a], [b, *self.rows]]
 
 
-# Durations are never read by the mapping: AHT comes from participant timestamps (contract 15.9),
+# Durations are never read by the mapping: AHT comes from participant timestamps (product rule),
 # so whatever format a duration field has, the row loads with the AHT of its timestamps.
 _DURATION_FIELDS = ("queueWaitDuration", "interactionDuration")
 _PARTICIPANT_DURATIONS = ("participantHandlingDuration", "participantWrapUpDuration")
@@ -217,7 +218,7 @@ ROW_CASES: tuple[RowCase, ...] = (
     RowCase("missing-interactionLabels", "missing key", I, (suspect(interactionLabels=OMIT),),
             Quarantined("missing key interactionLabels")),
     RowCase("missing-participants", "missing key", I, (suspect(participants=OMIT),),
-            Loaded("no AHT without participants (15.9)", {"handled": True, "handling_ms": None})),
+            Loaded("no AHT without participants", {"handled": True, "handling_ms": None})),
     RowCase("missing-optional-time", "missing key", I, (suspect(time=OMIT),),
             Loaded("creation time is optional", {"created_time": None})),
     RowCase("status-missing-agentId", "missing key", S, (suspect_status(agentId=OMIT),),
@@ -237,7 +238,7 @@ ROW_CASES: tuple[RowCase, ...] = (
     RowCase("null-direction", "null value", I, (suspect(direction=None),),
             Filtered("direction not InboundDir/OutboundDir")),
     RowCase("null-interactionLabels", "null value", I, (suspect(interactionLabels=None),),
-            Loaded("no labels: not handled (15.4)", {"handled": False, "handling_ms": None})),
+            Loaded("no labels: not handled", {"handled": False, "handling_ms": None})),
     RowCase("null-finishedTime", "null value", I, (suspect(finishedTime=None),),
             Loaded("finishedTime is optional", {"finished_time": None, "handling_ms": 360_000})),
     RowCase("null-offer-time", "null value", I, (suspect(participants=[participant(offer_action=None)]),),
@@ -251,7 +252,7 @@ ROW_CASES: tuple[RowCase, ...] = (
             Quarantined("status is null")),
     RowCase("status-null-time", "null value", S, (suspect_status(time=None),), Quarantined("time is null")),
     RowCase("status-null-code", "null value", S, (suspect_status(statusCode=None),),
-            Loaded("status code is optional (15.6)", {"status_name": "OnBreak", "status_code": None})),
+            Loaded("status code is optional", {"status_name": "OnBreak", "status_code": None})),
     # -- timestamps that cannot be read
     RowCase("unparseable-queueTime", "unparseable timestamp", I, (suspect(queueTime="18/11/2025 09:00:05"),),
             Quarantined("unparseable queueTime '18/11/2025 09:00:05'")),
@@ -272,7 +273,7 @@ ROW_CASES: tuple[RowCase, ...] = (
             Quarantined("unparseable time '12:00:03 PM'")),
     RowCase("minute-precision-queueTime", "unparseable timestamp", I,
             (suspect(queueTime="2025-11-18T09:02-08:00"),),
-            Loaded("minute precision is a documented form (4.7)", {"queue_time": utc(2025, 11, 18, 17, 2)})),
+            Loaded("minute precision appears in 8x8's examples", {"queue_time": utc(2025, 11, 18, 17, 2)})),
     # -- timestamps without an offset: the instant is ambiguous
     RowCase("naive-queueTime", "timestamp without offset", I, (suspect(queueTime="2025-11-18T09:00:05.120"),),
             Quarantined("queueTime has no UTC offset ('2025-11-18T09:00:05.120')")),
@@ -286,7 +287,7 @@ ROW_CASES: tuple[RowCase, ...] = (
     RowCase("status-naive-time", "timestamp without offset", S,
             (suspect_status(time="2025-11-18T09:07:00.000"),),
             Quarantined("time has no UTC offset ('2025-11-18T09:07:00.000')")),
-    # -- durations in every documented format (contract 4.8, 7.5) ...
+    # -- durations in every documented format (docs/8x8-api-notes.md, "Row format") ...
     RowCase("duration-object", "documented duration format", I,
             (with_durations({"value": 41_000, "ongoing": False}),), _AHT_FROM_TIMESTAMPS),
     RowCase("duration-object-ongoing", "documented duration format", I,
@@ -313,22 +314,22 @@ ROW_CASES: tuple[RowCase, ...] = (
     RowCase("mediaType-not-a-string", "unknown enumeration value", I, (suspect(mediaType=["Phone"]),),
             Quarantined("mediaType is not a string (got array)")),
     RowCase("mediaType-other-case", "unknown enumeration value", I, (suspect(mediaType="VOICEMAIL"),),
-            Loaded("media types compare case-insensitively (A17)",
+            Loaded("media types compare case-insensitively",
                    {"channel": "call", "media_type": "VOICEMAIL"})),
     RowCase("unknown-direction", "unknown enumeration value", I, (suspect(direction="Internal"),),
             Filtered("direction not InboundDir/OutboundDir")),
     RowCase("unknown-label", "unknown enumeration value", I,
             (suspect(interactionLabels=["Queued", "Teleported"]),),
-            Loaded("only 'Handled' matters (15.4)", {"handled": False})),
+            Loaded("only 'Handled' matters", {"handled": False})),
     RowCase("unknown-offer-action", "unknown enumeration value", I,
             (suspect(participants=[participant(action="Vanished")]),),
             Loaded("no accepted participant, no AHT", {"handled": True, "handling_ms": None})),
     RowCase("status-unknown-status", "unknown enumeration value", S,
             (suspect_status(status="Teleporting", statusCode=None),),
-            Loaded("status is opaque, kept as received (A10)",
+            Loaded("status is opaque, kept as received",
                    {"status": "Teleporting", "status_name": "Teleporting"})),
     RowCase("status-camel-case", "unknown enumeration value", S, (suspect_status(status="onBreak"),),
-            Loaded("written as received (A10)", {"status": "onBreak", "status_name": "onBreak (Lunch)"})),
+            Loaded("written as received", {"status": "onBreak", "status_name": "onBreak (Lunch)"})),
     # -- duplicates within one report
     RowCase("duplicate-identical", "duplicate within a report", I, (VALID_INTERACTION_A,), Duplicate()),
     RowCase("duplicate-item-order-differs", "duplicate within a report", I,
@@ -413,23 +414,23 @@ LIVE_CASES: tuple[LiveCase, ...] = (
     LiveCase("live-null-id", "null value", (agent(LIVE_METRICS, id=None, name="Nobody"),),
              Skipped("totals element or agent without id")),
     LiveCase("live-null-code", "null value", (suspect_agent(**{"statusCode.rt": None}),),
-             Loaded("no status code (15.6)", {"status_name": "OnBreak", "start_time": LIVE_START})),
+             Loaded("no status code", {"status_name": "OnBreak", "start_time": LIVE_START})),
     LiveCase("live-unparseable-lastLogin", "unparseable timestamp",
              (suspect_agent(**{"lastLogin.rt": "16:28 yesterday"}),),
              Skipped("unparseable lastLogin.rt '16:28 yesterday'")),
     LiveCase("live-naive-lastLogin", "timestamp without offset",
              (suspect_agent(**{"lastLogin.rt": "2025-11-18T16:28:08.013"}),),
              Skipped("lastLogin.rt has no UTC offset ('2025-11-18T16:28:08.013')")),
-    # Realtime durations are integer milliseconds (4.8); whole numbers in other JSON spellings load.
+    # Realtime durations are integer milliseconds; whole numbers in other JSON spellings load.
     LiveCase("live-duration-integer-ms", "documented duration format",
              (suspect_agent(**{"timeOnStatus.rt": 1_797_000}),),
-             Loaded("integer ms (4.8)", {"start_time": LIVE_START})),
+             Loaded("integer ms", {"start_time": LIVE_START})),
     LiveCase("live-duration-whole-float", "documented duration format",
              (suspect_agent(**{"timeOnStatus.rt": 1_797_000.0}),),
              Loaded("a whole float is exact", {"start_time": LIVE_START})),
     LiveCase("live-duration-digit-string", "documented duration format",
              (suspect_agent(**{"timeOnStatus.rt": "1797000"}),),
-             Loaded("counts come as strings too (7.5)", {"start_time": LIVE_START})),
+             Loaded("numbers come as strings too, like row-level counts", {"start_time": LIVE_START})),
     LiveCase("live-duration-fraction", "wrong duration format",
              (suspect_agent(**{"timeOnStatus.rt": 1797000.5}),),
              _not_whole_ms("1797000.5")),
@@ -445,13 +446,13 @@ LIVE_CASES: tuple[LiveCase, ...] = (
              Skipped("timeOnStatus.rt is negative (-1)")),
     LiveCase("live-unknown-status", "unknown enumeration value",
              (suspect_agent(**{"status.rt": "Levitating", "statusCode.rt": None}),),
-             Loaded("status.rt is opaque (11.7)", {"status": "Levitating", "status_name": "Levitating",
-                                                   "start_time": LIVE_START, "end_time": None})),
+             Loaded("status.rt is opaque", {"status": "Levitating", "status_name": "Levitating",
+                                            "start_time": LIVE_START, "end_time": None})),
     LiveCase("live-logged-out-other-case", "unknown enumeration value",
              (suspect_agent(**{"status.rt": "LOGGEDOUT", "lastLogout.rt": "2025-11-18T20:00:00.000Z"}),),
-             Loaded("LoggedOut matches in any case (15.8)", {"start_time": utc(2025, 11, 18, 20, 0),
-                                                            "end_time": utc(2025, 11, 18, 20, 0),
-                                                            "status_name": "LOGGEDOUT"})),
+             Loaded("LoggedOut matches in any case", {"start_time": utc(2025, 11, 18, 20, 0),
+                                                     "end_time": utc(2025, 11, 18, 20, 0),
+                                                     "status_name": "LOGGEDOUT"})),
     LiveCase("live-duplicate-agent-next-page", "duplicate across pages", (VALID_AGENT_A,), Duplicate(),
              layout="next_page"),
     LiveCase("live-duplicate-agent-same-page", "duplicate within a report", (VALID_AGENT_A,), Duplicate()),
@@ -516,7 +517,7 @@ HTTP_CASES: tuple[HttpCase, ...] = (
              Fails(PaginationError, "read 3 rows but X-Total-Elements=5", 2)),
     HttpCase("total-elements-lower", "headers disagree with body", "interactions",
              tuple(report_pages(_THREE_ROWS, total_elements=2)),
-             # Contract 7.4's safety net stops at X-Total-Elements rows; the page count then disagrees.
+             # The client's safety net stops at X-Total-Elements rows; the page count then disagrees.
              Fails(PaginationError, "read 1 non-empty pages but X-Total-Pages=2", 1)),
     HttpCase("total-pages-higher", "headers disagree with body", "interactions",
              tuple(report_pages(_THREE_ROWS, total_pages=3)),

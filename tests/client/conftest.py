@@ -27,7 +27,7 @@ def sim_api() -> Any:
 
 CLIENT_ID = "acd-client"
 CLIENT_SECRET = "acd-secret-Value-0042"
-# A fixed simulator "now": 2025-11-18 12:30 in Los Angeles (contract 18's scenario).
+# A fixed simulator "now": 2025-11-18 12:30 in Los Angeles (the scenario of tests/transform/data).
 SIM_NOW = datetime(2025, 11, 18, 20, 30, tzinfo=UTC)
 
 

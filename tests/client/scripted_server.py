@@ -1,8 +1,8 @@
 """A tiny scripted 8x8 on loopback: real HTTP, answers chosen by the test.
 
-The simulator follows the contract, so it cannot show what the client does when 8x8 breaks it
-(repeated cursors, totals that disagree with the rows, a 200 with an HTML body). A :class:`Script`
-lists the answers per path; :func:`serve` puts it behind a real socket.
+The simulator follows 8x8's documented behaviour, so it cannot show what the client does when 8x8
+breaks it (repeated cursors, totals that disagree with the rows, a 200 with an HTML body). A
+:class:`Script` lists the answers per path; :func:`serve` puts it behind a real socket.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def report_pages(
     total_pages: int | None = None,
     cursors: list[str | None] | None = None,
 ) -> list[Answer]:
-    """Detailed-report data pages with the headers of contract 7.4, honest unless overridden.
+    """Detailed-report data pages with 8x8's paging headers, honest unless overridden.
 
     Every page but the last offers a next cursor; ``cursors`` sets them explicitly (``None`` = no
     ``Last-Document-Id``, the end-of-data signal).

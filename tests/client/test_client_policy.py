@@ -124,7 +124,7 @@ def test_unusable_token_response_is_rejected(body: dict[str, object]) -> None:
         ("weird:type/with?chars", "2025-01-01T00:00:00.000Z"),
     ],
 )
-def test_generated_titles_satisfy_the_contract(report_type: str, start: str) -> None:
+def test_generated_titles_satisfy_8x8s_title_rule(report_type: str, start: str) -> None:
     title = make_report_title(report_type, start)
     assert TITLE_PATTERN.match(title)
     assert ":" not in title

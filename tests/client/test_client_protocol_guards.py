@@ -1,9 +1,10 @@
 """Offline tests of answers the simulator never gives: a tiny scripted HTTP server on loopback.
 
-The simulator follows the contract, so it cannot show what the client does when 8x8 bends it (a
-server that never stops paging, a Retry-After date, a bad body followed by a good one). These tests
-script such answers over real HTTP; sleeping is recorded instead of done. Malformed pages, headers
-and cursors are catalogued, with their outcome through the pipeline, in ``tests/badinput``.
+The simulator follows 8x8's documented behaviour, so it cannot show what the client does when 8x8
+bends it (a server that never stops paging, a Retry-After date, a bad body followed by a good one).
+These tests script such answers over real HTTP; sleeping is recorded instead of done. Malformed
+pages, headers and cursors are catalogued, with their outcome through the pipeline, in
+``tests/badinput``.
 """
 
 from __future__ import annotations
@@ -151,15 +152,15 @@ def test_request_shapes_token_call_and_metrics_call(scripted: tuple[Script, str]
         assert list(client.iter_live_agents()) == []
     (token_path, token_headers, token_body), (rt_path, rt_headers, _) = script.sent
     assert token_path == "/oauth/v2/token"
-    # Contract 3.2: Basic credentials, form grant_type only, no scope, no tenant header, no bearer.
+    # 8x8's token request: Basic credentials, form grant_type only, no scope, no tenant header, no bearer.
     assert token_headers["Authorization"] == "Basic " + base64.b64encode(b"id:scripted-secret").decode()
     assert token_headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert token_body == b"grant_type=client_credentials"
     assert "X-Tenant-Info" not in token_headers
-    # Contract 4.1 / 12: bearer (literal "Bearer", not token_type), JSON, tenant on every metrics call.
+    # Metrics calls: bearer (literal "Bearer", not token_type), JSON, tenant on every metrics call.
     assert rt_path == "/analytics/cc/v5/realtime-metrics/agents"
     assert rt_headers["Authorization"] == f"Bearer {TOKEN_BODY['access_token']}"
     assert rt_headers["Accept"] == "application/json"
     assert rt_headers["X-Tenant-Info"] == "acmecorp01"
-    # Zero agents: X-Total-Pages 0 (A28) means one request and nothing yielded, never page 1.
+    # Zero agents: X-Total-Pages 0 means one request and nothing yielded, never page 1.
     assert [q.get("page") for _, p, q in script.requests if p == rt_path] == [["0"]]

@@ -36,7 +36,7 @@ TOKEN = "/oauth/v2/token"
 
 
 def window(start: str = "08:00:00", end: str = "08:59:59", day: str = DAY) -> dict[str, Any]:
-    """Keyword arguments of a report over tenant-local wall-clock times (contract 4.7)."""
+    """Keyword arguments of a report over tenant-local wall-clock times (as 8x8 reads ``dateRange``)."""
     return {"start": f"{day}T{start}.000Z", "end": f"{day}T{end}.999Z", "timezone": TZ}
 
 
@@ -164,8 +164,9 @@ def test_many_pages_match_one_big_page_and_the_simulators_data(sim: RunningSim) 
 def simulator_interaction_ids(sim: RunningSim, args: dict[str, Any]) -> set[str]:
     """The simulator's own interactions created in the window and finished by its "now".
 
-    Read from its generator, not over HTTP: the report must contain exactly these (contract 4.7:
-    the dateRange digits are tenant-local wall clock, both ends inclusive; 7.1: ongoing excluded).
+    Read from its generator, not over HTTP: the report must contain exactly these (8x8 reads the
+    dateRange digits as tenant-local wall clock, both ends inclusive, and leaves ongoing
+    interactions out).
     """
     zone = ZoneInfo(args["timezone"])
 
@@ -233,7 +234,7 @@ def test_token_is_renewed_before_expiry_without_a_401(sim: RunningSim) -> None:
         report_id = interaction_report(client)
         for page in client.iter_detailed_pages(report_id, page_size=20):
             if page.page_index == 1:
-                # 1799 s token (contract 3.3), < 60 s left: renew before the next request.
+                # 8x8's 1799 s token, < 60 s left: renew before the next request.
                 now[0] += 1799 - 59
         stats = client.stats
     assert stats.token_fetches == 2
@@ -454,7 +455,7 @@ def test_live_agents_page_through_every_page_and_not_past_the_end(sim: RunningSi
     pages = [int(parse_qs(r.query)["page"][0]) for r in calls]
     assert pages == list(range(math.ceil(len(all_at_once) / 5)))
     assert len(pages) >= 3
-    # Metrics go as repeated parameters (contract 4.6), all six of 15.8.
+    # Metrics go as repeated parameters, all six inputs of the product's live-status rule.
     metric_values = parse_qs(calls[0].query)["metrics"]
     assert sorted(metric_values) == sorted(
         ["status.rt", "statusCode.rt", "timeOnStatus.rt", "lastLogin.rt", "lastLogout.rt", "loggedInTime.rt"]

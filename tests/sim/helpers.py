@@ -242,12 +242,9 @@ AGENT_STATUS_FIELDS: tuple[tuple[str, str], ...] = (
 _FIELDS = {
     INTERACTIONS: INTERACTION_FIELDS,
     AGENT_STATUS: AGENT_STATUS_FIELDS,
-    # The headings older callers pass.
-    "### 8.1": INTERACTION_FIELDS,
-    "### 9.1": AGENT_STATUS_FIELDS,
 }
 
 
-def contract_fields(report_type: str) -> list[tuple[str, str]]:
+def report_fields(report_type: str) -> list[tuple[str, str]]:
     """``(key, label)`` of every field of a detailed report type (``INTERACTIONS`` or ``AGENT_STATUS``)."""
     return list(_FIELDS[report_type])

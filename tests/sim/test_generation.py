@@ -1,4 +1,6 @@
-"""The generated world: determinism, laziness at scale, and the data invariants of contract 17.6."""
+"""The generated world: determinism, laziness at scale, and the invariants of interaction data
+(creation ≤ queue ≤ offer ≤ offer action ≤ handling end ≤ wrap-up end, labels consistent with
+participants)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The ground truth agrees with what the rendered API data says, read the way the product rules say.
 
 The expectations here are derived from HTTP responses with an independent, test-local reading of the
-product rules (contract 15), never from the simulator's internals.
+product rules (docs/8x8-api-notes.md, “Product rules acdflow reproduces”), never from the
+simulator's internals.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import requests
 
 from acdflow_dev.sim import SimConfig, SimServer, Simulator, TenantConfig
 
-from .helpers import CLIENT, INTERACTIONS, NOW, Api, body, contract_fields
+from .helpers import AGENT_STATUS, CLIENT, INTERACTIONS, NOW, Api, body, report_fields
 
 WINDOW = ("2026-03-10T08:00:00.000Z", "2026-03-10T08:14:59.999Z")
 
@@ -169,13 +169,13 @@ def test_content_types(api: Api) -> None:
 
 def test_report_types_lists_exact_catalogues(api: Api) -> None:
     one = api.get(f"{api.hist}/report-types/detailed-reports-agent-status-change").json()
-    expected = [key for key, _label in contract_fields("### 9.1")]
+    expected = [key for key, _label in report_fields(AGENT_STATUS)]
     assert one["metrics"] == expected
     assert one["searchQuery"]["fields"] == expected
     assert one["searchQuery"]["operators"] == ["=", "!=", ">", ">=", "<=", "<", "contains", "not-in", "in",
                                                "is-empty", "is-not-empty"]  # fmt: skip
     interaction = api.get(f"{api.hist}/report-types/{INTERACTIONS}").json()
-    assert interaction["metrics"] == [key for key, _ in contract_fields("### 8.1")]
+    assert interaction["metrics"] == [key for key, _ in report_fields(INTERACTIONS)]
     assert len(interaction["metrics"]) == 95
     listing = api.get(f"{api.hist}/report-types").json()
     # Only the report types the simulator can create (summary reports are not simulated).
@@ -226,7 +226,7 @@ def test_x_tenant_info_for_a_multi_tenant_credential(multi: Simulator) -> None:
         assert other.data(report).status_code == 404
         log = multi.request_log()
         assert {"acmecorp01", "acmecorp02"} <= {r.tenant_id for r in log}
-        # The token endpoint ignores X-Tenant-Info (A35).
+        # The token endpoint ignores X-Tenant-Info (8x8 documents the header for the metrics APIs only).
         token = requests.post(
             f"{server.base_url}/oauth/v2/token",
             auth=CLIENT,

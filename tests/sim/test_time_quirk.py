@@ -1,4 +1,5 @@
-"""The time-zone quirk of contract 4.7, DST offsets in returned timestamps, and DST reading rules."""
+"""8x8's time-zone quirk (``dateRange`` read as tenant-local wall clock), DST offsets in returned
+timestamps, and DST reading rules."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""AHT per 15-minute interval (contract 15.9), as production computes it: ``aggregate_aht.sql`` run by
-``recompute_aht`` over interactions staged and published by the warehouse functions, against a real
-PostgreSQL, compared with an independent calculation."""
+"""AHT per 15-minute interval (the product's definition), as production computes it:
+``aggregate_aht.sql`` run by ``recompute_aht`` over interactions staged and published by the
+warehouse functions, against a real PostgreSQL, compared with an independent calculation."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from tests.transform.warehouse_testlib import (
 T0 = utc(2026, 3, 10, 14, 0)
 
 
-def test_contract_18_3_pages_from_landing_to_aht(warehouse_uri: str, fresh_schema: str) -> None:
-    rows = load("contract_18_3a_interactions_page1.json") + load("contract_18_3b_interactions_page2.json")
+def test_example_pages_from_landing_to_aht(warehouse_uri: str, fresh_schema: str) -> None:
+    rows = load("interactions_page1.json") + load("interactions_page2.json")
     with store.connect(warehouse_uri, fresh_schema) as conn:
         batch = import_interaction_rows(conn, fresh_schema, rows, report_id=1)
         # Accepted participant Sam Okafor: 09:07:00.300 − 09:00:41.250 (the chat was not handled).

@@ -1,6 +1,6 @@
-"""Historical status intervals (contract 15.7), as production builds them: ``agent_status/load.sql``
-and ``load.relink.sql`` run by ``publish_history`` over events staged by ``stage_events``, against a
-real PostgreSQL, compared with an independent calculation."""
+"""Historical status intervals (each status lasts until the agent's next one), as production builds
+them: ``agent_status/load.sql`` and ``load.relink.sql`` run by ``publish_history`` over events
+staged by ``stage_events``, against a real PostgreSQL, compared with an independent calculation."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ SAM = "agT7wKp2Lm9Xc4Vb1Nq8Rs3D"
 MINUTE = timedelta(minutes=1)
 
 
-def test_contract_18_3c_from_landing_to_intervals(warehouse_uri: str, fresh_schema: str) -> None:
+def test_example_status_changes_from_landing_to_intervals(warehouse_uri: str, fresh_schema: str) -> None:
     with store.connect(warehouse_uri, fresh_schema) as conn:
-        import_status_rows(conn, fresh_schema, load("contract_18_3c_agent_status_changes.json"), report_id=1)
+        import_status_rows(conn, fresh_schema, load("agent_status_changes.json"), report_id=1)
         assert stored_history(conn, fresh_schema) == [
             (MARIA, "Available", utc(2025, 11, 18, 19, 47, 12, 300000), utc(2025, 11, 18, 20, 0, 3)),
             (MARIA, "OnBreak (Lunch)", utc(2025, 11, 18, 20, 0, 3), None),
@@ -35,11 +35,12 @@ def test_contract_18_3c_from_landing_to_intervals(warehouse_uri: str, fresh_sche
              utc(2025, 11, 18, 20, 29, 14, 750000)),
             (SAM, "Available", utc(2025, 11, 18, 20, 29, 14, 750000), None),
         ]  # fmt: skip
-        # Contract 18.3(c) says its open statuses agree with the 18.5 realtime snapshot.
+        # The example status changes and the example realtime answer describe the same agents at
+        # 20:30 UTC, so the open statuses must agree.
         open_statuses = {
             a: (name, start) for a, name, start, end in stored_history(conn, fresh_schema) if end is None
         }
-    live, _ = live_statuses(load("contract_18_5a_realtime_agents.json"), utc(2025, 11, 18, 20, 30))
+    live, _ = live_statuses(load("realtime_agents.json"), utc(2025, 11, 18, 20, 30))
     assert {
         s.agent_id: (s.status_name, s.start_time) for s in live if s.agent_id in open_statuses
     } == open_statuses

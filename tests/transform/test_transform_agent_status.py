@@ -1,6 +1,6 @@
-"""Agent status (contract 9, 15.6, 15.8): names, events and live snapshots.
+"""Agent status (the product's status-name and live-status rules): names, events and live snapshots.
 
-The intervals of 15.7 are SQL only; ``test_status_history_sql`` tests them through the warehouse.
+The historical intervals are SQL only; ``test_status_history_sql`` tests them through the warehouse.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ SAM = "agT7wKp2Lm9Xc4Vb1Nq8Rs3D"
 PRIYA = "agP4nRt6Yz2Wq8Ls0Dk5Hj7F"
 
 
-# ---- 15.6 status name -----------------------------------------------------------------------
+# ---- status name ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -39,11 +39,11 @@ PRIYA = "agP4nRt6Yz2Wq8Ls0Dk5Hj7F"
         ("Available", "", "Available"),
         ("Available", "   ", "Available"),
         ("LoggedOut", "End of shift", "LoggedOut"),
-        ("loggedOut", "End of shift", "loggedOut"),  # camelCase spelling (A10), text kept as received
+        ("loggedOut", "End of shift", "loggedOut"),  # camelCase (casing undocumented), kept as received
         ("LOGGEDOUT", "x", "LOGGEDOUT"),
         ("onBreak", "Lunch", "onBreak (Lunch)"),
-        ("Rejected", "Busy", "Rejected (Busy)"),  # a code on any status is accepted (A24)
-        ("OnBreak", " Lunch ", "OnBreak ( Lunch )"),  # code used as given (A29)
+        ("Rejected", "Busy", "Rejected (Busy)"),  # 8x8 does not say which statuses carry a code: any may
+        ("OnBreak", " Lunch ", "OnBreak ( Lunch )"),  # code used as given
         ("LoggedIn", None, "LoggedIn"),
     ],
 )
@@ -51,11 +51,11 @@ def test_status_name(status: str, code: str | None, name: str) -> None:
     assert status_name(status, code) == name
 
 
-# ---- events: contract 18.3(c) -------------------------------------------------
+# ---- events: the example status changes ---------------------------------------
 
 
-def test_contract_18_3c_events() -> None:
-    batch = transform_status_events(load("contract_18_3c_agent_status_changes.json"))
+def test_example_status_change_events() -> None:
+    batch = transform_status_events(load("agent_status_changes.json"))
     assert batch.rejected == []
     assert batch.duplicates == 0
     assert [(e.agent_id, e.status, e.status_code, e.time) for e in batch.events] == [
@@ -70,7 +70,7 @@ def test_contract_18_3c_events() -> None:
 
 
 def test_status_rows_item_order_irrelevant() -> None:
-    rows = load("contract_18_3c_agent_status_changes.json")
+    rows = load("agent_status_changes.json")
     rng = random.Random(3)
     shuffled = [{"total": None, "items": rng.sample(r["items"], len(r["items"]))} for r in rows]
     assert transform_status_events(shuffled).events == transform_status_events(rows).events
@@ -142,11 +142,11 @@ def test_optional_fields_may_be_absent() -> None:
     assert status_name(event.status, event.status_code) == "OnBreak"
 
 
-# ---- live: contract 18.5 --------------------------------------------------------------------
+# ---- live: the example realtime answer ------------------------------------------------------
 
 
-def test_contract_18_5_live_mapping() -> None:
-    statuses, skipped = live_statuses(load("contract_18_5a_realtime_agents.json"), SNAPSHOT)
+def test_example_live_mapping() -> None:
+    statuses, skipped = live_statuses(load("realtime_agents.json"), SNAPSHOT)
     assert skipped == []
     assert statuses == [
         LiveStatus(
@@ -165,7 +165,7 @@ def test_contract_18_5_live_mapping() -> None:
             status="OnBreak",
             status_code="Lunch",
             status_name="OnBreak (Lunch)",
-            # 16:58:02.114 + 3:31:57.886 − 0:29:57.000 (contract 15.8 worked example)
+            # lastLogin + loggedInTime − timeOnStatus: 16:58:02.114 + 3:31:57.886 − 0:29:57.000
             start_time=utc(2025, 11, 18, 20, 0, 3),
             end_time=None,
             observed_at=SNAPSHOT,

@@ -1,4 +1,4 @@
-"""Interaction mapping (contract 15.2–15.5, 15.9) against the contract's payloads and hand cases.
+"""Interaction mapping (the product rules) against the example payloads in ``data/`` and hand cases.
 
 AHT per interval is SQL only; ``test_interval_aht_sql`` tests it through the warehouse.
 """
@@ -41,15 +41,15 @@ def reason_for(**overrides: Any) -> str:
     return batch.rejected[0].reason
 
 
-# ---- contract section 18 payloads -----------------------------------------------------------
+# ---- example payloads -----------------------------------------------------------------------
 
 
-def test_contract_18_3_pages() -> None:
-    rows = load("contract_18_3a_interactions_page1.json") + load("contract_18_3b_interactions_page2.json")
+def test_example_pages() -> None:
+    rows = load("interactions_page1.json") + load("interactions_page2.json")
     batch = transform_interactions(rows)
     assert batch.rejected == []
     assert batch.duplicates == 0
-    # Page 2's direct outbound call has no queueName: skipped by 15.2.
+    # Page 2's direct outbound call has no queueName: the product rules skip it.
     assert batch.filtered == {FILTER_NO_QUEUE: 1}
     assert batch.aht_excluded == {}
     chat, call = batch.records
@@ -71,7 +71,8 @@ def test_contract_18_3_pages() -> None:
     assert call.queue_time == utc(2025, 11, 18, 17, 0, 5, 120000)
     assert call.handled is True
     # Accepted participant Sam Okafor: 09:07:00.300 − 09:00:41.250. The row-level fields would give
-    # 09:07:00.300 − 09:00:35.012 = 385 288 ms, which is wrong (contract 7.6).
+    # 09:07:00.300 − 09:00:35.012 = 385 288 ms, which is wrong: the row-level offer action time is
+    # the timed-out first offer's.
     assert call.handling_ms == 379_050
     assert call.handling_ms != 385_288
     assert call.transaction_id == "48213"
@@ -79,7 +80,7 @@ def test_contract_18_3_pages() -> None:
 
 
 def test_item_order_does_not_matter() -> None:
-    rows = load("contract_18_3a_interactions_page1.json")
+    rows = load("interactions_page1.json")
     expected = transform_interactions(rows).records
     rng = random.Random(7)
     for _ in range(5):
@@ -88,14 +89,14 @@ def test_item_order_does_not_matter() -> None:
 
 
 def test_labels_are_ignored_only_keys_matter() -> None:
-    rows = load("contract_18_3a_interactions_page1.json")
+    rows = load("interactions_page1.json")
     relabelled = [
         {"total": None, "items": [{**i, "label": "Zz " + i["label"]} for i in r["items"]]} for r in rows
     ]
     assert transform_interactions(relabelled).records == transform_interactions(rows).records
 
 
-# ---- 15.2 filters ---------------------------------------------------------------------------
+# ---- product filters ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -130,7 +131,7 @@ def test_filtered_rows(overrides: dict[str, Any], reason: str) -> None:
         ("OutboundDir", "outbound"),
         ("inbounddir", "inbound"),
         ("OUTBOUNDDIR", "outbound"),
-        ("inbound", "inbound"),  # filter spelling (A17)
+        ("inbound", "inbound"),  # 8x8's filter spelling
         ("Outbound", "outbound"),
     ],
 )
@@ -142,7 +143,7 @@ def test_queue_name_is_kept_as_received() -> None:
     assert one(queueName=" Support EN ").queue_name == " Support EN "
 
 
-# ---- 15.3 timestamp -------------------------------------------------------------------------
+# ---- timestamp: queueTime -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -169,7 +170,7 @@ def test_time_is_not_the_interaction_timestamp() -> None:
     assert r.created_time == utc(2025, 11, 18, 16, 44)
 
 
-# ---- 15.4 handled ---------------------------------------------------------------------------
+# ---- handled flag ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -192,7 +193,7 @@ def test_handled_flag(labels: list[str] | None, handled: bool) -> None:
         assert r.handling_ms is None
 
 
-# ---- 15.5 channel ---------------------------------------------------------------------------
+# ---- channel --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -227,7 +228,7 @@ def test_outbound_voicemail_and_email_are_imported() -> None:
     ]
 
 
-# ---- 15.9 handling time ---------------------------------------------------------------------
+# ---- handling time --------------------------------------------------------------------------
 
 
 def test_handling_time_is_wrap_up_end_minus_offer_action() -> None:
@@ -277,7 +278,7 @@ def test_zero_handling_time_is_kept() -> None:
 @pytest.mark.parametrize(
     ("overrides", "exclusion"),
     [
-        # accepted but neither wrap-up nor handling end: still ongoing (15.9)
+        # accepted but neither wrap-up nor handling end: still ongoing
         ({"participants": [participant(handling_end=None, wrap_up_end=None)]}, AHT_ONGOING),
         # the interaction itself is flagged ongoing
         ({"finishedTime": {"value": None, "ongoing": True}}, AHT_ONGOING),

@@ -279,18 +279,16 @@ def test_fuzzed_live_agents_never_raise(element: Any) -> None:
         assert result.reason
 
 
-# ---- realistic shapes: the contract's own rows, mutated ------------------------------------------
+# ---- realistic shapes: the example rows, mutated -------------------------------------------------
 #
 # The strategies above build rows from the fields the mapping reads. These start from the full rows
-# of contract 18.3 (every field 8x8 sends, 31-key participant objects, duration objects) and break
-# them the ways a changed or faulty API could.
+# of the example report in data/ (every field 8x8 sends, 31-key participant objects, duration
+# objects) and break them the ways a changed or faulty API could.
 
-CONTRACT_ROWS: list[dict[str, Any]] = load("contract_18_3a_interactions_page1.json") + load(
-    "contract_18_3b_interactions_page2.json"
-)
-CONTRACT_STATUS_ROWS: list[dict[str, Any]] = load("contract_18_3c_agent_status_changes.json")
+EXAMPLE_ROWS: list[dict[str, Any]] = load("interactions_page1.json") + load("interactions_page2.json")
+EXAMPLE_STATUS_ROWS: list[dict[str, Any]] = load("agent_status_changes.json")
 
-# What the mapping reads (contract 15.2-15.5, 15.9); everything else must not matter.
+# What the mapping reads (the product rules); everything else must not matter.
 READ_KEYS = frozenset(
     {
         "queueName",
@@ -314,7 +312,7 @@ READ_PARTICIPANT_KEYS = frozenset(
         "participantHandlingEndTime",
     }
 )
-READ_STATUS_KEYS = frozenset({"agentId", "agent", "status", "statusCode", "time"})  # contract 9, 15.6-15.7
+READ_STATUS_KEYS = frozenset({"agentId", "agent", "status", "statusCode", "time"})  # the fields requested
 
 QUICK = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -331,7 +329,7 @@ any_value = st.recursive(
 
 @st.composite
 def mutated_row(draw: st.DrawFn, rows: list[dict[str, Any]]) -> Any:
-    """A contract row with one to three random breakages."""
+    """An example row with one to three random breakages."""
     row = copy.deepcopy(draw(st.sampled_from(rows)))
     items: list[Any] = row["items"]
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
@@ -365,8 +363,8 @@ def mutated_row(draw: st.DrawFn, rows: list[dict[str, Any]]) -> Any:
 
 
 @QUICK
-@given(st.lists(mutated_row(CONTRACT_ROWS) | st.sampled_from(CONTRACT_ROWS), min_size=1, max_size=6))
-def test_mutated_contract_interaction_rows_are_all_accounted_for(rows: list[Any]) -> None:
+@given(st.lists(mutated_row(EXAMPLE_ROWS) | st.sampled_from(EXAMPLE_ROWS), min_size=1, max_size=6))
+def test_mutated_example_interaction_rows_are_all_accounted_for(rows: list[Any]) -> None:
     check_interactions(rows)
     for single in rows:  # each row on its own lands in exactly one bucket
         batch = transform_interactions([single])
@@ -374,8 +372,8 @@ def test_mutated_contract_interaction_rows_are_all_accounted_for(rows: list[Any]
 
 
 @QUICK
-@given(st.lists(mutated_row(CONTRACT_STATUS_ROWS) | st.sampled_from(CONTRACT_STATUS_ROWS), max_size=6))
-def test_mutated_contract_status_rows_are_all_accounted_for(rows: list[Any]) -> None:
+@given(st.lists(mutated_row(EXAMPLE_STATUS_ROWS) | st.sampled_from(EXAMPLE_STATUS_ROWS), max_size=6))
+def test_mutated_example_status_rows_are_all_accounted_for(rows: list[Any]) -> None:
     check_status(rows)
 
 
@@ -385,7 +383,7 @@ def _outcome(batch: Any) -> tuple[Any, ...]:
 
 @QUICK
 @given(
-    st.sampled_from(CONTRACT_ROWS),
+    st.sampled_from(EXAMPLE_ROWS),
     st.dictionaries(hostile_text.filter(lambda k: k not in READ_KEYS), any_value, min_size=1, max_size=4),
     st.dictionaries(
         st.sampled_from(["participantHandlingDuration", "participantWrapUpDuration", "participantHold"])
@@ -411,7 +409,7 @@ def test_fields_the_mapping_does_not_read_never_change_the_outcome(
 
 @QUICK
 @given(
-    st.sampled_from(CONTRACT_STATUS_ROWS),
+    st.sampled_from(EXAMPLE_STATUS_ROWS),
     st.dictionaries(
         hostile_text.filter(lambda k: k not in READ_STATUS_KEYS), any_value, min_size=1, max_size=4
     ),

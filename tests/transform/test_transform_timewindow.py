@@ -90,8 +90,8 @@ def test_format_api_timestamp() -> None:
 # ---- request_window: hand-computed cases ----------------------------------------------------
 
 
-def test_request_window_matches_contract_18_2a() -> None:
-    # Contract 18.2(a): UTC 16:45–17:15 for a Los Angeles tenant (PST) is sent as PST digits.
+def test_request_window_los_angeles_winter() -> None:
+    # UTC 16:45–17:15 for a Los Angeles tenant (PST) is sent as PST digits.
     w = request_window(utc(2025, 11, 18, 16, 45), utc(2025, 11, 18, 17, 15), "America/Los_Angeles")
     assert w == RequestWindow(
         start="2025-11-18T08:45:00.000Z",

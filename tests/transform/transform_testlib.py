@@ -14,7 +14,21 @@ OMIT: Any = object()
 
 
 def load(name: str) -> Any:
-    """A payload copied verbatim from the contract's section 18."""
+    """One payload of the example scenario in ``data/``, parsed.
+
+    The scenario: a US tenant whose report zone is America/Los_Angeles (UTC−8 on 2025-11-18).
+
+    * ``interactions_page1.json``, ``interactions_page2.json``: both pages of one
+      ``detailed-reports-interaction-details`` report for 16:45–17:15 UTC with participants: a chat
+      abandoned in its queue, a phone call whose first offer timed out before Sam Okafor accepted it,
+      and a direct outbound call without a queue.
+    * ``agent_status_changes.json``: one page of ``detailed-reports-agent-status-change`` for two agents
+      (Maria Lopez, Sam Okafor), 19:47–20:29 UTC.
+    * ``realtime_agents.json``: the realtime ``/agents`` answer at 20:30 UTC for the same two agents
+      and a logged-out one (Priya Natarajan); its open statuses agree with the status changes.
+
+    The payloads were written for these tests in the shapes 8x8 documents; none was captured from 8x8.
+    """
     return json.loads((DATA / name).read_text())
 
 

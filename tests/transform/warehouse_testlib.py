@@ -135,7 +135,7 @@ def aht_seconds(handling_ms_sum: int, handled_count: int) -> Decimal:
 
 
 def expected_aht(records: Iterable[InteractionRecord]) -> dict[AhtKey, AhtValue]:
-    """Contract 15.9: handled interactions with a handling time, per (interval, queue, channel)."""
+    """The product's AHT: handled interactions with a handling time, per (interval, queue, channel)."""
     times: dict[AhtKey, list[int]] = defaultdict(list)
     for r in records:
         if r.handled and r.handling_ms is not None:
@@ -211,7 +211,7 @@ def stored_history(conn: Connection, schema: str, integration: str = INTEGRATION
 
 
 def expected_history(events: Iterable[StagedEvent]) -> list[Span]:
-    """Contract 15.7: one status per (agent, start); each lasts until the agent's next one, the
+    """One status per (agent, start); each lasts until the agent's next one, the
     agent's latest stays open."""
     names: dict[str, dict[datetime, str]] = defaultdict(dict)
     for e in events:

@@ -1,9 +1,9 @@
 """Local 8x8 simulator: a real HTTP server on loopback that behaves like 8x8's contact-center APIs.
 
-It implements what the import uses of contract section 17 (token endpoint, historical detailed
-reports, realtime ``/agents``, regions, multitenancy, faults) over a deterministic, lazily generated
-world, and a ``GroundTruth`` of what a correct import must store. The summary-report flow (contract
-10) is not simulated: nothing in acdflow reads summary reports::
+It implements the parts of 8x8 the import uses (token endpoint, historical detailed reports,
+realtime ``/agents``, regions, multitenancy, faults; see docs/8x8-api-notes.md) over a
+deterministic, lazily generated world, and a ``GroundTruth`` of what a correct import must store.
+8x8's summary-report flow is not simulated: nothing in acdflow reads summary reports::
 
     from acdflow_dev.sim import SimConfig, Simulator
 

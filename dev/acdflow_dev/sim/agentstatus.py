@@ -3,8 +3,9 @@ from them (realtime ``/agents``).
 
 Events are generated lazily per (tenant, agent, local day) from the shift plan: a shift that starts on
 local day D belongs to D even when it ends after midnight. Within a shift: ``LoggedIn``, often an
-automatic ``OnBreak`` right after it (contract 9.3), interaction cycles (``Offered`` → ``Accepted`` →
-``Handling`` → ``WrapUp`` → ``Available``, or ``Offered`` → ``Timeout``/``Rejected`` → automatic
+automatic ``OnBreak`` right after it (8x8 can put an agent on break automatically at login or after
+a missed offer), interaction cycles (``Offered`` → ``Accepted`` → ``Handling`` → ``WrapUp`` →
+``Available``, or ``Offered`` → ``Timeout``/``Rejected`` → automatic
 ``OnBreak``/``Available``), coded breaks (``Lunch``, ``Short Break``), ``WorkingOffline``
 (``Training``, ``Attend Meeting``), occasional hold/mute/stop-new actions and outbound
 ``Initiated`` calls, and ``LoggedOut`` with ``End of shift``. A small share of events is emitted
@@ -13,10 +14,12 @@ twice, identically, to exercise de-duplication.
 Event times of one agent strictly increase (except those exact duplicates). The interaction ids on
 action events are synthetic and not cross-linked with the interaction report (simulator assumption).
 
-Live state (contract 17.7, vocabulary A12): ``LoggedIn`` → ``Available`` (an agent who logs in
-without an automatic break is available), ``Offered`` → ``Offering``, ``Accepted``/``Handling``/
-``Initiated`` → ``Handling``, ``WrapUp`` → ``WrapUp``, presence states map to themselves; every other
-action (``Rejected``, ``Timeout``, hold, mute, stop-new) leaves the live state unchanged.
+Live state (8x8 publishes only examples of ``status.rt`` values; the simulator's states are
+``Available``, ``Offering``, ``Handling``, ``WrapUp``, ``OnBreak``, ``WorkingOffline`` and
+``LoggedOut``): ``LoggedIn`` → ``Available`` (an agent who logs in without an automatic break is
+available), ``Offered`` → ``Offering``, ``Accepted``/``Handling``/``Initiated`` → ``Handling``,
+``WrapUp`` → ``WrapUp``, presence states map to themselves; every other action (``Rejected``,
+``Timeout``, hold, mute, stop-new) leaves the live state unchanged.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Field catalogues of the two detailed report types and the realtime agent metrics.
 
-The lists are the contract's (sections 8.1, 9.1 and 11.6) verbatim; labels marked "(assumed)" in the
-contract are served without that marker. Format codes (``fmt``) drive rendering:
+The lists are 8x8's field glossaries verbatim: the 95 fields of ``detailed-reports-interaction-details``
+and the 14 of ``detailed-reports-agent-status-change`` from the detailed-report guide, and the
+``/agents`` metrics of the realtime guide. Labels of fields that appear in no 8x8 sample are our
+guesses, served like the others. Format codes (``fmt``) drive rendering:
 
 ``S`` text, ``N`` count (string at row level, integer inside ``participants``), ``D`` duration,
 ``T`` timestamp, ``F`` ``finishedTime`` (timestamp wrapped as ``{value, ongoing}``), ``E`` enumeration,
@@ -152,7 +154,7 @@ FIELDS_BY_TYPE: dict[str, dict[str, FieldSpec]] = {
 }
 PARTICIPANTS_LABEL = "Participants"
 
-# Key order of one ``participants`` element: the order of 8x8's own sample (contract 18.3).
+# Key order of one ``participants`` element: the order of 8x8's own sample.
 PARTICIPANT_KEYS: tuple[str, ...] = (
     "participantAssignNumber",
     "participantType",
@@ -187,8 +189,8 @@ PARTICIPANT_KEYS: tuple[str, ...] = (
     "wrapUpShortCode",
 )
 
-# Realtime /agents metrics (contract 11.6, [DOC-RT] 5.5): 18 snapshot metrics plus 42 metrics that
-# each exist for the three periods = 144 ids.
+# Realtime /agents metrics (the agent metric glossary of 8x8's realtime guide): 18 snapshot metrics
+# plus 42 metrics that each exist for the three periods = 144 ids.
 REALTIME_RT_METRICS: tuple[str, ...] = (
     "activeChannels.rt",
     "activeDirections.rt",
@@ -261,7 +263,7 @@ REALTIME_AGENT_METRICS: tuple[str, ...] = tuple(
     )
 )
 REALTIME_AGENT_METRIC_SET = frozenset(REALTIME_AGENT_METRICS)
-# Snapshot metrics whose values are not numbers; they get no ``total.`` entry (contract 17.7).
+# Snapshot metrics whose values are not numbers; they get no ``total.`` entry in the totals element.
 REALTIME_NON_NUMERIC = frozenset(
     {
         "activeChannels.rt",

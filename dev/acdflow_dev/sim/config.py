@@ -1,4 +1,4 @@
-"""Configuration of the simulator: tenants, the credential and the switches of contract section 17."""
+"""Configuration of the simulator: tenants, the credential and the behaviour switches."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class TenantConfig:
 
     ``scale`` is the mean number of interactions per day; ``agents`` defaults to a head count that
     fits that volume. ``extra_timezones`` are accepted as report ``timezone`` besides the default
-    zone and ``UTC`` (contract 4.7: only zones configured for the tenant are accepted).
+    zone and ``UTC`` (8x8 accepts only zones configured for the tenant).
     """
 
     tenant_id: str = "acmecorp01"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 
 class ApiError(Exception):
-    """An error answered as ``status`` with a JSON ``body`` (A6: ``{"message": ...}`` by default)."""
+    """An error answered as ``status`` with a JSON ``body`` (``{"message": ...}`` by default).
+
+    8x8 shows that body only for realtime errors; the simulator uses it for every error the service
+    itself (not the gateway) answers.
+    """
 
     def __init__(
         self, status: int, message: str | None = None, *, body: dict[str, object] | None = None

@@ -1,7 +1,8 @@
 """What a correct import stores, computed from the simulator's internal model.
 
 This module deliberately shares no code with ``acdflow.transform`` or ``acdflow.eightbyeight``: it
-implements the product rules (contract 15) independently, on the model rather than on rendered rows.
+implements the product rules (docs/8x8-api-notes.md, “Product rules acdflow reproduces”)
+independently, on the model rather than on rendered rows.
 
 Decisions:
 
@@ -10,11 +11,11 @@ Decisions:
 * Malformed rows (fault ``malformed_rate``) are judged on the true record: ``rejected_interactions``
   lists rows a correct import quarantines (``missing_keys``, ``bad_timestamp``,
   ``naive_timestamp``, ``unknown_media``); ``null_queue`` rows are not errors but are dropped by the
-  product rule 15.2 and are listed by ``filtered_by_malformation``. Neither appears in
-  ``interactions``/``interval_aht``.
-* Handling time (15.9): per ``Accepted`` participant, (wrap-up end, else handling end) − offer-action
-  time, summed over accepting participants; negative per-participant results are discarded; ``None``
-  when no accepting participant has a computable time.
+  product rule on which interactions are imported and are listed by ``filtered_by_malformation``.
+  Neither appears in ``interactions``/``interval_aht``.
+* Handling time (the product's AHT rule): per ``Accepted`` participant, (wrap-up end, else handling
+  end) − offer-action time, summed over accepting participants; negative per-participant results
+  are discarded; ``None`` when no accepting participant has a computable time.
 * ``aht_ms`` = ``handling_ms_sum / handled_count`` rounded half-up to whole milliseconds (3 decimals
   of a second), as ``Decimal``; ``aht_seconds`` is the same value in seconds.
 * Agent statuses: one per distinct (agent, time, status); a row whose every copy is malformed is
@@ -115,7 +116,7 @@ class LiveStatusTruth:
 
 
 def status_name(status: str, code: str | None) -> str:
-    """Contract 15.6, implemented independently of the transform package."""
+    """The product's status-name rule, implemented independently of the transform package."""
     if code is not None and code.strip() and status.lower() != "loggedout":
         return f"{status} ({code})"
     return status
@@ -228,7 +229,7 @@ class GroundTruth:
     def filtered_by_malformation(
         self, start: datetime, end: datetime, as_of: datetime | None = None
     ) -> list[RejectedInteraction]:
-        """``null_queue`` rows: no queue name, so rule 15.2 drops them (not an error)."""
+        """``null_queue`` rows: no queue name, so the product rules drop them (not an error)."""
         return self._malformed(start, end, as_of, ("null_queue",))
 
     def interval_aht(
@@ -342,7 +343,7 @@ class GroundTruth:
         return sorted(rejected, key=lambda r: (r.time, r.agent_id))
 
     def live_status(self, as_of: datetime | None = None) -> LiveStatusTruth:
-        """Contract 15.8 from the internal live state; never-logged-in agents are ``skipped``."""
+        """The product's live-status rule on the internal live state; never-logged-in agents: ``skipped``."""
         as_of_ms = self._as_of(as_of)
         statuses: list[LiveStatus] = []
         skipped: list[str] = []

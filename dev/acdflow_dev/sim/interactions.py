@@ -104,7 +104,7 @@ class Interaction:
 
     @property
     def importable_shape(self) -> bool:
-        """Passes contract 15.2 before any malformation: has a queue and an in/out direction."""
+        """Passes the product filters before any malformation: has a queue and an in/out direction."""
         return self.queue is not None and self.direction in ("InboundDir", "OutboundDir")
 
 

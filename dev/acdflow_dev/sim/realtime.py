@@ -1,4 +1,4 @@
-"""Realtime ``GET …/realtime-metrics/agents`` (contract 11, 17.7).
+"""Realtime ``GET …/realtime-metrics/agents`` (docs/8x8-api-notes.md, “Live status: realtime `/agents`”).
 
 Every value is derived from the agent status-event log at the simulator clock, so live data never
 contradicts the historical report. Period metrics (``.int-15m``, ``.int-30m``, ``.today``) come from
@@ -40,7 +40,7 @@ _TIME_STATES = {
 
 
 def _multi(params: dict[str, list[str]], name: str) -> list[str]:
-    """Both ``x=a&x=b`` and ``x=a,b`` (and mixes), contract 4.6."""
+    """Both ``x=a&x=b`` and ``x=a,b`` (and mixes), as 8x8 accepts."""
     out: list[str] = []
     for value in params.get(name, []):
         out.extend(v.strip() for v in value.split(",") if v.strip())

@@ -1,11 +1,12 @@
-"""Turning model records into report rows (contract 7.5, 7.6, 17.6).
+"""Turning model records into report rows (docs/8x8-api-notes.md, “Row format”).
 
 Two layers: ``*_values`` give typed raw values per field (used by ``searchQuery``), ``render_*``
 turn them into the JSON items of a detailed row. Interactions are viewed *as of*
 an instant: for an interaction still running then (only with ``showOngoingInteractions``) anything
 after that instant is null and open durations run to it with ``ongoing: true``.
 
-Row-level aggregation of participant fields (A9, with choices for fields A9 does not name):
+Row-level aggregation of participant fields (8x8 does not document it and its own sample is
+inconsistent; these are the simulator's choices):
 0 participants → null; 1 → that participant's values (identity fields and ``wrapUp*`` as arrays);
 ≥ 2 → ``participantAssignNumber`` max, offer/assign/offer-action times earliest, handling-end and
 wrap-up-end times latest, durations and counts summed (``participantLongest*`` = max), identity
@@ -139,7 +140,7 @@ def participant_values(p: Participant, as_of: int) -> dict[str, object]:
         "wrapUpCodeListId": [code.list_id] if code else [],
         "wrapUpCodeText": [code.text] if code else [],
         "wrapUpShortCode": [code.short_code] if code else [],
-        # Row-level only (not part of the participants object, 7.6):
+        # Row-level only (8x8 does not list these keys in a participants object):
         "participantAssignReason": p.assign_reason,
         "participantAssignTime": p.offer_ms,
         "participantGroupId": p.agent.group.group_id,
@@ -384,7 +385,7 @@ def render_participant(pv: dict[str, object], opts: RenderOptions) -> dict[str, 
 
 
 def order_keys(keys: list[str], *, include_participants: bool) -> list[str]:
-    """Item order of a row (A22): ``participants``, ``time``, then alphabetical."""
+    """Item order of a row, as in 8x8's samples: ``participants``, ``time``, then alphabetical."""
     unique = sorted(set(keys) - {"time", "participants"})
     head = (["participants"] if include_participants else []) + (["time"] if "time" in keys else [])
     return head + unique

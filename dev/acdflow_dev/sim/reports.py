@@ -1,4 +1,4 @@
-"""Historical reports: detailed reports (contract 7, 17.5, 17.6).
+"""Historical reports: detailed reports (docs/8x8-api-notes.md, “Detailed reports”).
 
 A detailed report is materialised at creation as an immutable snapshot (the records, their
 malformation and the instant they are viewed at); pages are rendered from it on demand, so the same

@@ -1,12 +1,15 @@
-"""``searchQuery`` validation and evaluation (contract 7.2, A16-A19).
+"""``searchQuery`` validation and evaluation.
+
+8x8 documents the operators per kind of field and the filter spellings (see docs/8x8-api-notes.md,
+“Filters (`searchQuery`)”); where it is silent, the points marked *choice* are the simulator's.
 
 * text/id/enumeration fields take ``in, not-in, contains, is-empty, is-not-empty``; numeric fields
   (counts, durations) ``=, !=, >, >=, <, <=, is-empty, is-not-empty``; timestamps are not filterable.
 * Enumerations compare case-insensitively and accept the returned spelling as well as the filter
-  spelling (``inbound`` ≡ ``InboundDir``) (A17). Free text ``in``/``not-in`` compare exactly.
-* ``contains`` is a case-insensitive substring match, on any element of an array (A18).
-* On arrays ``in`` matches if any element is listed, ``not-in`` if none is (A19).
-* Empty = null, ``""`` or ``[]``. The ``value`` of ``is-empty``/``is-not-empty`` is optional (A16).
+  spelling (``inbound`` ≡ ``InboundDir``) (*choice*). Free text ``in``/``not-in`` compare exactly.
+* ``contains`` is a case-insensitive substring match, on any element of an array (*choice*).
+* On arrays ``in`` matches if any element is listed, ``not-in`` if none is (*choice*).
+* Empty = null, ``""`` or ``[]``. The ``value`` of ``is-empty``/``is-not-empty`` is optional (*choice*).
 * Duration literals ``1s``/``10m``/``3h``/``7d``; a bare number on a duration field is milliseconds.
 * Filters see the true record values, before any injected malformation.
 """

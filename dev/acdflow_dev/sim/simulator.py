@@ -1,8 +1,9 @@
 """The simulator: tenants, tokens, reports, faults, the request log and HTTP-agnostic routing.
 
 ``Simulator.handle`` turns one request into one ``Response``; ``acdflow_dev.sim.server`` only moves
-bytes. Order of checks on the metrics APIs (contract 17.4): bearer token (401) → ``X-Tenant-Info``
-(400) → region (403) → version (404) → route (404/405) → ``Accept`` (406) → the endpoint.
+bytes. Order of checks on the metrics APIs (8x8 does not document one; this is the simulator's):
+bearer token (401) → ``X-Tenant-Info`` (400) → region (403) → version (404) → route (404/405) →
+``Accept`` (406) → the endpoint.
 Token lifetimes and report retention run on the simulator clock, so tests can expire them with
 ``clock.advance``.
 """

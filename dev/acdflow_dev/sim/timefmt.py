@@ -1,4 +1,6 @@
-"""Timestamp formatting and parsing, including the time-zone quirk of contract 4.7.
+"""Timestamp formatting and parsing, including 8x8's time-zone quirk.
+
+See docs/8x8-api-notes.md, “`dateRange` is read as tenant-local time”.
 
 DST decision (documented for the client, which must widen its windows around transitions): a
 ``dateRange`` wall-clock time is converted with PEP 495 ``fold=0``. An ambiguous local time (the
@@ -29,7 +31,7 @@ def zone(name: str) -> ZoneInfo:
 
 
 def format_offset_ts(ms: int, tz: ZoneInfo) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.sss±HH:MM`` in ``tz`` (historical reports, contract 4.7)."""
+    """``YYYY-MM-DDTHH:MM:SS.sss±HH:MM`` in ``tz`` (historical reports, in the report's zone)."""
     local = from_ms(ms).astimezone(tz)
     offset = local.utcoffset() or timedelta(0)
     total = int(offset.total_seconds())
@@ -58,7 +60,7 @@ def format_hms(ms: int) -> str:
 def parse_date_range_value(text: str, tz: ZoneInfo, *, quirk: bool) -> int:
     """Epoch ms of a ``dateRange`` bound.
 
-    With the quirk (default, contract 4.7) the digits are a wall-clock time in ``tz`` and any ``Z`` or
+    With the quirk (default, as 8x8 does) the digits are a wall-clock time in ``tz`` and any ``Z`` or
     offset is ignored; without it the value is an instant (a missing offset then means UTC).
     """
     match = _DATE_TIME.match(text.strip()) if isinstance(text, str) else None

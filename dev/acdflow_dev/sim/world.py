@@ -157,7 +157,7 @@ class TenantWorld:
             used.add(agent_id)
             name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
             # Agents 1 and 2 (and every 9th) work nights; the last agent never logs in, so the
-            # live feed has an agent with null inputs (contract A40).
+            # live feed has an agent with null inputs (the import must skip and count it).
             if index in (1, 2) or index % 9 == 5:
                 shift = NIGHT_SHIFT
                 group = GROUPS[3]

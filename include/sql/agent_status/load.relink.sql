@@ -1,4 +1,4 @@
--- Contract 15.7: a status lasts until the same agent's next status change. For every agent the
+-- 8x8's status-change report has no end times: a status lasts until the same agent's next change. For every agent the
 -- load touched, recompute end_time from the stored log, starting at the last status before the
 -- new events (the one they close); the latest status of an agent stays open (NULL).
 WITH touched AS (

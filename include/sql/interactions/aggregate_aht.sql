@@ -1,5 +1,6 @@
 -- AHT per (interval, queue, channel) = sum of handling times of handled interactions with a
--- handling time / their number (contract 15.9), recomputed from the published interactions for
+-- handling time / their number (the product's definition, see docs/8x8-api-notes.md, "Product
+-- rules acdflow reproduces"), recomputed from the published interactions for
 -- every interval a load touched, so late arrivals update the interval they belong to.
 -- This is the only AHT computation: aht_seconds is the average rounded half-up to the
 -- millisecond, exactly, in integers: floor((2 * sum + count) / (2 * count)) ms (handling times

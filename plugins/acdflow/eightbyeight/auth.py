@@ -1,4 +1,6 @@
-"""OAuth2 client-credentials token state for 8x8 (contract 3, 16.1).
+"""OAuth2 client-credentials token state for 8x8.
+
+See docs/8x8-api-notes.md, “Authentication: OAuth client credentials”.
 
 The object owns the credentials and the current token and decides *when* a token is needed; the
 client performs the HTTP call (so the token request gets the same timeouts, retries and accounting
@@ -10,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-# Contract 3.3: renew when less than 60 s of lifetime remain.
+# 8x8 asks clients to reuse a token rather than fetch one per request; renew when less than 60 s
+# of its lifetime remain.
 RENEW_MARGIN_S = 60.0
 
 
@@ -43,12 +46,12 @@ class ClientCredentialsAuth:
 
     @property
     def basic_auth(self) -> tuple[str, str]:
-        """(client id, secret) for HTTP Basic on the token request (contract 3.2)."""
+        """(client id, secret) for HTTP Basic on the token request."""
         return (self.client_id, self._client_secret)
 
     @staticmethod
     def token_form() -> dict[str, str]:
-        # Contract 3.2: only grant_type; no scope, no credentials in the body.
+        # 8x8's token request carries only grant_type: no scope, no credentials in the body.
         return {"grant_type": "client_credentials"}
 
     def has_valid_token(self) -> bool:
@@ -91,7 +94,7 @@ class ClientCredentialsAuth:
 
 
 def _parse_expires_in(value: object) -> float:
-    # Contract 3.3: a JSON string of seconds ("1799"); accept a number too.
+    # 8x8 sends a JSON string of seconds ("1799"); accept a number too.
     if isinstance(value, bool):
         raise InvalidTokenResponse("token response has a boolean expires_in")
     if isinstance(value, int | float):

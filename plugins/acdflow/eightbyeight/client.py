@@ -10,8 +10,10 @@ Retry policy in one place (:meth:`EightByEightClient._call`):
   JSON the endpoint must return → retried with capped exponential backoff and full jitter, at most
   ``settings.max_attempts`` attempts, never sooner than ``Retry-After``.
 * 401 from a metrics endpoint → the token is discarded, a new one fetched, the request retried
-  once; a second 401 is fatal (contract 3.3).
-* 404 on the data of a report this run just created → retried up to 3 times (contract 16.5).
+  once; a second 401 is fatal (see docs/8x8-api-notes.md, “Authentication: OAuth client
+  credentials”).
+* 404 on the data of a report this run just created → retried up to 3 times (8x8 does not say
+  when new report data becomes readable; see docs/8x8-api-notes.md, “Reading it”).
 * Every other status → fatal at once, with a message a person can act on. Retry decisions use the
   status code only; the body's text is only quoted in messages, and only selects which fatal
   error class describes a 400 (``X-Tenant-Info`` problems get :class:`TenantHeaderError`).
@@ -53,7 +55,7 @@ from acdflow.eightbyeight.settings import EightByEightSettings
 
 log = logging.getLogger(__name__)
 
-# Contract 15.8 / 16.4: the metrics the live-status import needs.
+# The inputs of the product's live-status rule (docs/8x8-api-notes.md, “Live status: realtime `/agents`”).
 DEFAULT_LIVE_METRICS: tuple[str, ...] = (
     "status.rt",
     "statusCode.rt",
@@ -65,12 +67,14 @@ DEFAULT_LIVE_METRICS: tuple[str, ...] = (
 INTERACTION_DETAILS = "detailed-reports-interaction-details"
 AGENT_STATUS_CHANGE = "detailed-reports-agent-status-change"
 
-MAX_PAGE_SIZE = 1000  # contract 7.4, 11.2
-DATA_NOT_FOUND_RETRIES = 3  # contract 16.5
-# Contract 7.1 / 17.5: allowed characters of a report title, and A13's assumed maximum length.
+MAX_PAGE_SIZE = 1000  # 8x8's maximum for detailed-report data and for realtime /agents
+DATA_NOT_FOUND_RETRIES = 3  # for a report just created; see docs/8x8-api-notes.md, “Reading it”
+# The only characters 8x8 allows in a report title. 8x8 documents no maximum length; 255 is our
+# assumption, and the simulator enforces the same limit.
 TITLE_PATTERN = re.compile(r"^[A-Za-z0-9\s!\-_.*'()]+$")
 TITLE_MAX_LENGTH = 255
-# Contract 4.7: dateRange values are sent as "YYYY-MM-DDTHH:MM:SS.SSSZ".
+# 8x8 accepts dateRange values only in this UTC form, "YYYY-MM-DDTHH:MM:SS.SSSZ" (though it reads
+# the digits as tenant-local wall clock).
 DATE_RANGE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 # Realtime paging has no cursor; this bounds a server whose page count keeps growing.
 MAX_REALTIME_PAGES = 10_000
@@ -104,7 +108,7 @@ class ClientStats:
 
 @dataclass(frozen=True)
 class DetailedPage:
-    """One page of a detailed report's data (contract 7.4); rows are 8x8's ``{total, items}`` objects."""
+    """One page of a detailed report's data; rows are 8x8's ``{total, items}`` objects."""
 
     rows: list[dict[str, Any]]
     page_index: int
@@ -120,7 +124,7 @@ class _Reply:
 
 
 def make_report_title(report_type: str, start: str, *, prefix: str = "acdflow") -> str:
-    """A title valid per contract 7.1 (no ``:``): ``acdflow interaction-details 20251118 084500``."""
+    """A title 8x8 accepts (no ``:``): ``acdflow interaction-details 20251118 084500``."""
     kind = report_type.removeprefix("detailed-reports-")
     digits = re.sub(r"[^0-9]", "", start)
     stamp = f"{digits[:8]} {digits[8:14]}".strip()
@@ -137,8 +141,8 @@ def validate_report_title(title: str) -> None:
 
 
 class EightByEightClient:
-    """Talks to one 8x8 tenant. Not thread-safe: use one client per task (contract 13: one request
-    in flight per tenant)."""
+    """Talks to one 8x8 tenant. Not thread-safe: use one client per task (acdflow keeps one request
+    in flight per tenant, because 8x8 documents no rate limits)."""
 
     def __init__(
         self,
@@ -193,7 +197,7 @@ class EightByEightClient:
         """Authenticate, then make one cheap realtime call to prove region, product and tenant.
 
         A token alone proves only the Client ID and secret: the token endpoint is the same for every
-        region (A1) and ignores ``X-Tenant-Info`` (A35), so a wrong region (403) or a missing tenant
+        region and takes no ``X-Tenant-Info``, so a wrong region (403) or a missing tenant
         id (400) shows up only on a metrics call.
         """
         self.authenticate()
@@ -242,11 +246,11 @@ class EightByEightClient:
         title: str | None = None,
         report_settings: Mapping[str, Any] | None = None,
     ) -> int:
-        """Create a detailed report (contract 7.1-7.3) and return its id; it is DONE at once.
+        """Create a detailed report and return its id; 8x8 generates it at once, so it is DONE.
 
         ``start``/``end`` are already-formatted ``YYYY-MM-DDTHH:MM:SS.SSSZ`` wall-clock strings
-        (the time-zone correction of 4.7 is decided elsewhere). ``timezone=None`` omits the field,
-        so 8x8 uses the tenant's default zone.
+        (the correction for 8x8 reading them as tenant-local time is decided elsewhere).
+        ``timezone=None`` omits the field, so 8x8 uses the tenant's default zone.
         """
         if not report_type.startswith("detailed-reports-"):
             raise ValueError(f"{report_type!r} is not a detailed report type")
@@ -276,7 +280,8 @@ class EightByEightClient:
         reply = self._call("POST", url, json_body=body, expect="object_or_array")
         report_id, status, reason = self._report_status(reply.body, url)
         if status != "DONE":
-            # Contract 7.3: anything but DONE fails this run; there is nothing to poll.
+            # Anything but DONE fails this run: 8x8 generates a detailed report synchronously, so
+            # there is nothing to poll.
             raise ReportFailedError(
                 f"detailed report {report_id} ({report_type}, {start} .. {end}) has status {status!r}"
                 + (f": {self._scrub(reason)}" if reason else ""),
@@ -290,12 +295,12 @@ class EightByEightClient:
     def iter_detailed_pages(
         self, report_id: int, *, page_size: int = MAX_PAGE_SIZE
     ) -> Iterator[DetailedPage]:
-        """Page through a detailed report with the normative algorithm of contract 7.4.
+        """Page through a detailed report by its ``Last-Document-Id`` cursor.
 
         Pages are yielded as they arrive, so memory is bounded by one page whatever the report size.
         Checks: a cursor never repeats; the rows read equal ``X-Total-Elements``; the non-empty pages
         equal ``X-Total-Pages``; the totals do not change between pages (a report is an immutable
-        snapshot, 17.5); and the page loop stops after ``X-Total-Pages`` + 1 requests. The checks
+        snapshot); and the page loop stops after ``X-Total-Pages`` + 1 requests. The checks
         that need the whole report run after the last page: callers must load transactionally.
         """
         _check_page_size(page_size)
@@ -345,7 +350,7 @@ class EightByEightClient:
             if next_cursor is None or page_was_empty:
                 break  # the documented end-of-data signal (no Last-Document-Id, or an empty page)
             if total_elements is not None and fetched >= total_elements:
-                # Contract 7.4 safety net: everything announced has been read even though 8x8 still
+                # Safety net: everything announced has been read even though 8x8 still
                 # offers a cursor; following it could only repeat rows.
                 log.warning(
                     "8x8 report %s: all %s rows read but a next cursor was still offered; stopping",
@@ -407,7 +412,7 @@ class EightByEightClient:
     def iter_live_agents(
         self, metrics: Sequence[str] = DEFAULT_LIVE_METRICS, *, page_size: int = MAX_PAGE_SIZE
     ) -> Iterator[Any]:
-        """Every element of ``GET {rt}/agents`` for the tenant (contract 11.2-11.4, 16.4).
+        """Every element of ``GET {rt}/agents`` for the tenant.
 
         Pages 0 .. X-Total-Pages-1, never past the end (that is a 400, not an empty page); zero
         pages yields nothing. Elements are yielded as received, including a totals element
@@ -416,11 +421,11 @@ class EightByEightClient:
         """
         _check_page_size(page_size)
         if not metrics:
-            raise ValueError("metrics must name at least one metric (contract 11.2: required on /agents)")
+            raise ValueError("metrics must name at least one metric (8x8 requires them on /agents)")
         url = f"{self.settings.realtime_base_url}/agents"
         page = 0
         while True:
-            # Contract 4.6: the repeated form, metrics=a&metrics=b.
+            # 8x8 accepts both metrics=a&metrics=b and metrics=a,b; the repeated form is used.
             params = [("metrics", m) for m in metrics] + [("page", str(page)), ("size", str(page_size))]
             reply = self._call("GET", url, params=params, expect="array")
             total_pages = self._int_header(reply, "X-Total-Pages", url)
@@ -452,7 +457,7 @@ class EightByEightClient:
         """One logical request with the retry policy of the module docstring.
 
         ``basic_auth`` marks the token request: it carries Basic credentials and no bearer token or
-        ``X-Tenant-Info`` (A35); every other call is a metrics call with both.
+        ``X-Tenant-Info``; every other call is a metrics call with both.
         """
         is_token_call = basic_auth is not None
         endpoint = urlsplit(url).path
@@ -513,14 +518,14 @@ class EightByEightClient:
                             + self._quoted(response),
                             **self._where(url),
                         )
-                    # Contract 3.3: the token expired or was revoked early; fetch one more and retry.
+                    # The token expired or was revoked early; fetch one more and retry.
                     refreshed_after_401 = True
                     self.stats.token_refreshes_after_401 += 1
                     self._auth.invalidate()
                     log.info("8x8 %s %s: HTTP 401, fetching a new token and retrying once", method, endpoint)
                     continue
                 elif status == 404 and not_found_seen < not_found_retries:
-                    # Contract 16.5: data of a report just created may not be visible yet.
+                    # 8x8 does not say when a new report's data becomes readable; treat the 404 as transient.
                     not_found_seen += 1
                     problem = f"HTTP 404 ({not_found_seen} of {not_found_retries} allowed)"
                 elif status in RETRYABLE_STATUSES:
@@ -655,7 +660,7 @@ class EightByEightClient:
         return f" (8x8 said: {self._scrub(text)})" if text else ""
 
     def _report_status(self, body: Any, url: str) -> tuple[int, str, str | None]:
-        # Contract A3: an object, or (per the OpenAPI spec) a one-element array of it.
+        # The guide shows an object, the OpenAPI description a one-element array of it; accept both.
         item = body
         if isinstance(body, list):
             if len(body) != 1:

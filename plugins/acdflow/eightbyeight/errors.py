@@ -102,9 +102,10 @@ class ApiError(EightByEightError):
 
 
 class ReportNotFoundError(ApiError):
-    """The data of a report just created stayed 404 after the retries of contract 16.5.
+    """The data of a report just created stayed 404 after the client's retries.
 
-    The caller may create the report once more (16.5); the client cannot, it does not know the
+    8x8 does not say when a new report's data becomes readable (see docs/8x8-api-notes.md, “Reading
+    it”). The caller may create the report once more; the client cannot, it does not know the
     report definition when it pages data.
     """
 

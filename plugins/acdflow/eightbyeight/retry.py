@@ -1,7 +1,8 @@
 """Retry policy of the 8x8 client: which answers are worth another attempt, and how long to wait.
 
-Contract 13 and the style guide: retry 429, 5xx gateway answers, timeouts and connection resets with
-capped exponential backoff and full jitter, honouring ``Retry-After``; fail fast on everything else.
+Retry 429, 5xx gateway answers, timeouts and connection resets with capped exponential backoff and
+full jitter, honouring ``Retry-After``; fail fast on everything else (see docs/8x8-api-notes.md,
+“Rate limits and retries”).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-# 500 is not in contract 13's list; it is retried anyway because gateways (Apigee here, 2.3) answer
-# 500 for backend hiccups that succeed on the next try, and a data GET is idempotent.
+# 8x8 documents neither 429 nor 5xx for these APIs. 500 is retried like 502/503/504 because the
+# gateway in front of them (Apigee, judging by its token responses) answers 500 for backend hiccups
+# that succeed on the next try, and a data GET is idempotent.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 # A Retry-After longer than this is not slept through inside one task: the client gives up at once

@@ -2,11 +2,13 @@
 
 Connection mapping (connection type ``eightbyeight``):
 
-* login = Client ID, password = Client secret (contract 3.1, 15.1);
+* login = Client ID, password = Client secret (an 8x8 API key with the Analytics for Contact
+  Center product);
 * extra ``region``: account region ``US``/``EU``/``AU``/``CA`` (any case);
-* extra ``timezone``: the tenant's report time zone, an IANA name (contract 4.7, A11);
+* extra ``timezone``: the tenant's report time zone, an IANA name (8x8 reads request times as
+  wall clock in that zone; see docs/8x8-api-notes.md, “`dateRange` is read as tenant-local time”);
 * extra ``tenant_id`` (optional): sent as ``X-Tenant-Info`` when the credential covers several
-  tenants (contract 12);
+  tenants (see docs/8x8-api-notes.md, “Several tenants behind one credential: `X-Tenant-Info`”);
 * extra ``integration`` (optional): a name used in error messages; defaults to the connection id;
 * host (optional): base-URL override, e.g. ``http://127.0.0.1:8808`` for the local simulator.
 
@@ -30,12 +32,12 @@ Region = Literal["us", "eu", "au", "ca"]
 REGIONS: tuple[Region, ...] = ("us", "eu", "au", "ca")
 
 DEFAULT_ROOT_URL = "https://api.8x8.com"
-# Contract 2.1: the region is a path prefix after the host; US has none.
+# 8x8's region is a path prefix after the host; US has none.
 REGION_PREFIX: Mapping[Region, str] = {"us": "", "eu": "/eu", "au": "/au", "ca": "/ca"}
-# Contract 2.2: the integration is pinned to these versions.
+# 8x8 accepts older path versions with other field lists; acdflow is pinned to these.
 HISTORICAL_PATH = "/analytics/cc/v8/historical-metrics"
 REALTIME_PATH = "/analytics/cc/v5/realtime-metrics"
-# Contract 3.2 and A1: one token endpoint for every region.
+# 8x8 documents one token endpoint for every region.
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 - a URL path, not a password
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -133,8 +135,8 @@ def base_url_problem(url: str) -> str | None:
     """Why ``url`` is not an acceptable base-URL override, or None if it is.
 
     Plain ``http`` is allowed only for loopback hosts: the client sends the client secret and bearer
-    tokens, which must never cross a network unencrypted (8x8 itself refuses plain HTTP, contract
-    2.1); the only legitimate ``http`` target is the local simulator.
+    tokens, which must never cross a network unencrypted (8x8 itself refuses plain HTTP); the only
+    legitimate ``http`` target is the local simulator.
     """
     accepted = "use https://host[:port], or http://127.0.0.1:PORT / http://localhost:PORT for the simulator"
     parts = urlsplit(url.strip())

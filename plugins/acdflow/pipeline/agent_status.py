@@ -1,10 +1,10 @@
 """Historical agent statuses: the steps of ``<name>__agent_status``, one function per task.
 
-A run for the data interval ``[S, E)`` reads the status-change events of ``[S − overlap, E)``
-(contract 16.3): the overlap re-reads the previous interval's tail, so an event that 8x8 made
-available late, or a run that failed, still lands. Every event starts a status that lasts until
-the same agent's next event (contract 15.7); the latest status of an agent stays open until a
-later run brings the next event. ``check_time_drift`` then validates what came back with Great
+A run for the data interval ``[S, E)`` reads the status-change events of ``[S − overlap, E)``: the
+overlap re-reads the previous interval's tail, so an event that 8x8 made available late, or a run
+that failed, still lands. Every event starts a status that lasts until the same agent's next event
+(the report has no durations or end times); the latest status of an agent stays open until a later
+run brings the next event. ``check_time_drift`` then validates what came back with Great
 Expectations: a UTC/local drift fails the task (unless the integration is set to warn), and the
 loaded data stays in place either way.
 """

@@ -5,11 +5,13 @@ step) and returns a small JSON-able summary for XCom: ids and counts, never rows
 
 Window: a run for the data interval ``[S, E)`` asks 8x8 for interactions *created* in
 ``[S - lookback, E)``. 8x8 filters detailed reports on creation time and leaves out interactions
-that are still ongoing (contract 16.2), so re-reading the look-back is what brings in the ones that
-finished after their interval was first imported; the keyed upsert makes the re-read harmless.
+that are still ongoing (docs/8x8-api-notes.md, “Ongoing interactions are left out of reports”), so
+re-reading the look-back is what brings in the ones that finished after their interval was first
+imported; the keyed upsert makes the re-read harmless.
 Once a day (the run of ``settle_hour_utc``:00) the look-back is ``settle_lookback_hours``, for
 interactions that stay open longer than the regular look-back.
-Rows are placed in intervals by ``queueTime`` (contract 15.3), not by the request window.
+Rows are placed in intervals by ``queueTime`` (the product's interaction timestamp), not by the
+request window.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 REPORT_TYPE = INTERACTION_REPORT
-# Contract 16.2's field set plus creationTime-anchored `time`; participants carry the AHT inputs.
+# Why each field is requested: docs/8x8-api-notes.md, “The two report types and the fields
+# requested”. The participants carry the AHT inputs.
 METRICS = (
     "interactionId",
     "transactionId",

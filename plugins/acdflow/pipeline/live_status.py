@@ -11,8 +11,9 @@ run hands over to the next without a gap or an overlap through ``live_poll_owner
    worker). An older run or a second run of the same interval never takes it from a live holder;
    it waits, re-trying every poll interval until its deadline.
 2. It polls at once, then every poll interval (fixed rate). Each poll fetches all agents (all
-   pages), maps them (contract 15.6/15.8; agents with null inputs are skipped and counted), and in
-   one transaction heartbeats the owner row (which locks it) and merges the snapshot
+   pages), maps them (the product's live-status rule, see docs/8x8-api-notes.md, “Live status:
+   realtime `/agents`”; agents with null inputs are skipped and counted), and in one transaction
+   heartbeats the owner row (which locks it) and merges the snapshot
    (:func:`acdflow.warehouse.live.apply_snapshot`). If the heartbeat finds another owner the
    transaction writes nothing and the run stops: after a takeover only the new run writes.
 3. Between polls it checks the owner row every few seconds and stops as soon as a newer run
@@ -341,7 +342,7 @@ def run_poll_loop(
 
 
 def _note_skipped(integration: str, known: dict[str, str], skipped: list[LiveSkip]) -> None:
-    """Log skipped agents (A40: skip and log) once per agent and reason, not on every poll."""
+    """Log skipped agents once per agent and reason, not on every poll."""
     fresh = {(s.agent_id or "?"): s.reason for s in skipped}
     new = {k: v for k, v in fresh.items() if known.get(k) != v}
     known.update(fresh)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 # A run polls for the 15 minutes after its data interval ends, plus the handover grace.
 POLL_WINDOW = timedelta(minutes=15)
 MIN_GRACE = timedelta(seconds=60)
-# Contract 11.2: at most 1,000 agents a page.
+# 8x8 serves at most 1,000 agents a page.
 AGENTS_PER_PAGE = 1000
 
 

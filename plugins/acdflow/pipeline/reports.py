@@ -49,7 +49,7 @@ def trigger_report(
 ) -> dict[str, Any]:
     """Create a detailed report for records of the UTC window ``[start, end)``.
 
-    The request carries tenant-local wall-clock digits (8x8 reads them that way, contract 4.7)
+    The request carries tenant-local wall-clock digits (8x8 reads them that way)
     unless the integration reproduces the naive import. The returned request is everything needed
     to create the same report again."""
     from acdflow.timewindow import request_window

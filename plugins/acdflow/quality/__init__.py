@@ -1,7 +1,8 @@
 """Data-quality checks of imported 8x8 data, run with Great Expectations.
 
-:mod:`acdflow.quality.drift` checks agent status imports for time drift (contract 4.7) in an
-in-memory Great Expectations context (:mod:`acdflow.quality.gx_runner`),
+:mod:`acdflow.quality.drift` checks agent status imports for time drift (8x8 reading request times
+as tenant-local wall clock, see docs/8x8-api-notes.md, “`dateRange` is read as tenant-local time”)
+in an in-memory Great Expectations context (:mod:`acdflow.quality.gx_runner`),
 :mod:`acdflow.quality.store` records the outcome in ``<schema>.dq_results`` and
 :mod:`acdflow.quality.docs` renders that table as static HTML (``acdflow dq docs``). Importing this
 package is cheap: pandas and Great Expectations are imported only when a check runs, psycopg only

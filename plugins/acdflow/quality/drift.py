@@ -1,4 +1,4 @@
-"""Time-drift checks of agent status imports (contract 4.7), run as Great Expectations suites.
+"""Time-drift checks of agent status imports, run as Great Expectations suites.
 
 8x8 reads the UTC-formatted ``dateRange`` of a request as tenant-local wall clock. An import that
 does not correct for it (``correct_time_quirk: false``) asks for the UTC window ``[A, B)`` and gets

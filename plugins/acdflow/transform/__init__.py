@@ -1,10 +1,10 @@
 """Pure transforms from raw 8x8 report rows to warehouse records (no I/O, no Airflow, no database).
 
 * :mod:`acdflow.transform.rows` — row/metric flattening, :class:`RejectedRow`.
-* :mod:`acdflow.transform.interactions` — interaction records with their handling time (contract
-  15.2–15.5, 15.9).
-* :mod:`acdflow.transform.agent_status` — status names, historical events and live status (contract
-  15.6, 15.8).
+* :mod:`acdflow.transform.interactions` — interaction records with their handling time.
+* :mod:`acdflow.transform.agent_status` — status names, historical events and live status.
+
+Both implement the product rules of docs/8x8-api-notes.md, “Product rules acdflow reproduces”.
 
 AHT per interval and the historical status intervals are computed in the warehouse only
 (``include/sql/interactions/aggregate_aht.sql``, ``include/sql/agent_status/load*.sql``).

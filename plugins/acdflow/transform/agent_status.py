@@ -1,8 +1,10 @@
 """Agent status: historical status-change rows → events, and live ``/agents`` snapshots.
 
-Contract 9 (report fields), 15.6 (status name), 15.8 (live status). Pure functions of data. The
-historical intervals of 15.7 (each status lasts until the agent's next one) are built in the
-warehouse only, by ``include/sql/agent_status/load.sql`` and ``load.relink.sql``.
+The status-name and live-status rules are the product's (docs/8x8-api-notes.md, “Product rules
+acdflow reproduces” and “Live status: realtime `/agents`”); the report's fields are described under
+“The two report types and the fields requested”. Pure functions of data. The historical intervals
+(each status lasts until the agent's next one) are built in the warehouse only, by
+``include/sql/agent_status/load.sql`` and ``load.relink.sql``.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ __all__ = [
 
 
 def status_name(status: str, status_code: str | None) -> str:
-    """WFM status name, exactly contract 15.6: ``"OnBreak (Lunch)"``; never a code on ``LoggedOut``.
+    """WFM status name, exactly the product's rule: ``"OnBreak (Lunch)"``; never a code on ``LoggedOut``.
 
-    ``status`` is kept as received (A10: its casing is undocumented); ``LoggedOut`` is recognised
-    case-insensitively; a blank code counts as no code (A37).
+    ``status`` is kept as received (8x8 does not document its casing); ``LoggedOut`` is recognised
+    case-insensitively; a blank code counts as no code.
     """
     if status_code and status_code.strip() and status.lower() != "loggedout":
         return f"{status} ({status_code})"
@@ -57,14 +59,14 @@ class StatusEvent:
 
     agent_id: str
     agent_name: str | None
-    status: str  # as received (A10)
+    status: str  # as received: 8x8 does not document its casing
     status_code: str | None
     time: datetime  # aware UTC
     observed_offset_minutes: int  # offset 8x8 wrote on `time`, for time-drift checks
 
     @property
     def key(self) -> tuple[str, datetime, str]:
-        """Identity per 15.7/16.3: ``(agentId, time, status)``, status compared case-insensitively."""
+        """Identity of an event: ``(agentId, time, status)``, status compared case-insensitively."""
         return (self.agent_id, self.time, self.status.lower())
 
 
@@ -131,7 +133,7 @@ def transform_status_events(rows: Iterable[Any]) -> StatusEventBatch:
 
     Requires ``agentId``, ``status`` (non-blank strings) and ``time`` (with an offset); ``agent`` and
     ``statusCode`` are optional strings. Rows repeating an earlier ``(agentId, time, status)`` (status
-    case-insensitive) are duplicates by definition (15.7) — typical of the 30-minute overlap of
+    case-insensitive) are duplicates by definition — typical of the 30-minute overlap of
     consecutive runs — and are counted, the first copy kept. Never raises for bad row content.
     """
     events: list[StatusEvent] = []
@@ -163,7 +165,7 @@ def transform_status_events(rows: Iterable[Any]) -> StatusEventBatch:
 
 @dataclass(frozen=True, slots=True)
 class LiveStatus:
-    """An agent's current status from one ``/agents`` snapshot (15.8); ``end_time`` None = ongoing."""
+    """An agent's current status from one ``/agents`` snapshot; ``end_time`` None = ongoing."""
 
     agent_id: str
     agent_name: str | None
@@ -177,7 +179,7 @@ class LiveStatus:
 
 @dataclass(frozen=True, slots=True)
 class LiveSkip:
-    """An ``/agents`` element that yields no live status, and why (A40: skip and log)."""
+    """An ``/agents`` element that yields no live status, and why (it is skipped and logged)."""
 
     agent_id: str | None
     reason: str
@@ -209,13 +211,13 @@ def _metric_time(metrics: Mapping[str, Any], key: str) -> datetime:
 
 
 def live_status_from_agent(agent: Mapping[str, Any], observed_at: datetime) -> LiveStatus | LiveSkip:
-    """Live status of one ``/agents`` element per 15.6/15.8, or :class:`LiveSkip` with the reason.
+    """Live status of one ``/agents`` element per the product's rules, or :class:`LiveSkip` and why.
 
     start = ``lastLogin.rt`` + ``loggedInTime.rt`` − ``timeOnStatus.rt`` (integer milliseconds, exact);
     for ``LoggedOut`` (case-insensitive) start = end = ``lastLogout.rt``. Otherwise the status is open
-    (``end_time=None``, A39). Missing/null inputs, the ``includeTotals`` element (``id`` null, 11.4) and
-    malformed elements are skipped, never raised. ``observed_at`` (the poll time, aware) is stored
-    so consumers can tell how fresh the snapshot was.
+    (``end_time=None``: the product gives only a start). Missing/null inputs, the ``includeTotals``
+    element (``id`` null) and malformed elements are skipped, never raised. ``observed_at`` (the poll
+    time, aware) is stored so consumers can tell how fresh the snapshot was.
     """
     if observed_at.tzinfo is None or observed_at.utcoffset() is None:
         raise ValueError(f"observed_at must be aware, got {observed_at.isoformat()}")

@@ -1,29 +1,31 @@
 """Interaction rows (``detailed-reports-interaction-details``) → warehouse records.
 
-Implements the product mapping rules of contract 15.2–15.5 and each interaction's handling time
-(15.9). Pure: rows in, records out. AHT per interval is computed in the warehouse only, by
+Implements the product mapping rules (docs/8x8-api-notes.md, “Product rules acdflow reproduces”):
+which interactions, timestamp, handled flag, channel, and each interaction's handling time. Pure:
+rows in, records out. AHT per interval is computed in the warehouse only, by
 ``include/sql/interactions/aggregate_aht.sql``.
 
 Order of work for each row (it decides whether a bad row is *filtered* or *rejected*):
 
 1. **Shape** — the row must be ``{"items": [{"key", "value"}, …]}``; otherwise nothing can be read
    and it is rejected.
-2. **Product filters (15.2)** — ``queueName`` non-empty after trimming, then ``direction`` in
-   {InboundDir, OutboundDir} (case-insensitive, the filter spellings ``inbound``/``outbound`` too,
-   A17). A row that fails them is *filtered* (counted by reason) before anything else is validated,
-   so a non-queued row with a corrupt ``queueTime`` is filtered, not rejected. The two fields must
-   still be *present*: a missing key means the report was requested without the field, and
-   filtering every row silently would hide that, so it is a rejection.
+2. **Product filters** — ``queueName`` non-empty after trimming, then ``direction`` in {InboundDir,
+   OutboundDir} (case-insensitive, the filter spellings ``inbound``/``outbound`` too). A row that
+   fails them is *filtered* (counted by reason) before anything else is validated, so a non-queued
+   row with a corrupt ``queueTime`` is filtered, not rejected. The two fields must still be
+   *present*: a missing key means the report was requested without the field, and filtering every
+   row silently would hide that, so it is a rejection.
 3. **Validation** of what the record needs: ``interactionId``, ``queueTime`` (with an offset),
-   ``mediaType`` (one of the four; anything else or null is quarantined — the product decision for
-   A36 is quarantine, not a silent skip), ``interactionLabels``, optional ``queueId``,
-   ``transactionId``, ``time``, ``finishedTime``, and — only for handled rows, the only ones whose
-   handling time is used — the ``participants`` array. Fields the mapping does not read are never
-   validated.
-4. **Duplicates** by ``interactionId`` within the batch (A42 assumes none): a later row whose mapped
-   record equals the first is collapsed and counted in ``duplicates``; a later row with *different*
-   mapped content is rejected ("duplicate interactionId … different content") and the first kept —
-   8x8 gives nothing to tell which copy is right, and the rejection keeps the conflict visible.
+   ``mediaType`` (one of the four; anything else or null is quarantined — the product page lists
+   only four, and the decision for any other is quarantine, not a silent skip),
+   ``interactionLabels``, optional ``queueId``, ``transactionId``, ``time``, ``finishedTime``, and —
+   only for handled rows, the only ones whose handling time is used — the ``participants`` array.
+   Fields the mapping does not read are never validated.
+4. **Duplicates** by ``interactionId`` within the batch (8x8 does not say the id is unique per row;
+   none are expected): a later row whose mapped record equals the first is collapsed and counted in
+   ``duplicates``; a later row with *different* mapped content is rejected ("duplicate interactionId
+   … different content") and the first kept — 8x8 gives nothing to tell which copy is right, and the
+   rejection keeps the conflict visible.
 
 Every input row therefore ends up in exactly one of ``records``, ``rejected``, ``filtered`` or
 ``duplicates``.
@@ -67,9 +69,9 @@ __all__ = [
 Channel = Literal["call", "chat", "email"]
 Direction = Literal["inbound", "outbound"]
 
-# 15.5, matched case-insensitively on the lower-cased mediaType.
+# The product's channel mapping, matched case-insensitively on the lower-cased mediaType.
 _CHANNELS: dict[str, Channel] = {"phone": "call", "chat": "chat", "email": "email", "voicemail": "call"}
-# Returned spelling and filter spelling (A17) both accepted.
+# The spelling rows carry (InboundDir) and 8x8's filter spelling (inbound) are both accepted.
 _DIRECTIONS: dict[str, Direction] = {
     "inbounddir": "inbound",
     "inbound": "inbound",
@@ -94,17 +96,17 @@ class InteractionRecord:
 
     interaction_id: str
     queue_id: str | None
-    queue_name: str  # as received; 15.2 only requires it to be non-blank
+    queue_name: str  # as received; the product only requires it to be non-blank
     channel: Channel
     media_type: str  # as received, e.g. "VoiceMail"
     direction: Direction
-    queue_time: datetime  # the interaction timestamp (15.3)
+    queue_time: datetime  # the product's interaction timestamp
     interval_start: datetime  # 15-minute UTC floor of queue_time
     handled: bool
-    handling_ms: int | None  # 15.9; None when not handled or not computable
+    handling_ms: int | None  # None when not handled or not computable
     finished_time: datetime | None
     ongoing: bool  # finishedTime came with ongoing=true: values may still change
-    created_time: datetime | None  # row `time`; 8x8's dateRange filters on it (A43)
+    created_time: datetime | None  # row `time`, the creation time 8x8's dateRange selects on
     transaction_id: str | None
     labels: tuple[str, ...]
     queue_time_offset_minutes: int  # offset 8x8 wrote on queueTime, for time-drift checks
@@ -131,7 +133,7 @@ def _optional_id(fields: Mapping[str, Any], key: str) -> str | None:
 
 
 def _finished(value: Any) -> tuple[datetime | None, bool]:
-    """``finishedTime`` is ``{value, ongoing}`` (current docs) or a plain string (older sample, 7.5)."""
+    """``finishedTime`` is ``{value, ongoing}`` (current docs) or a plain string (an older 8x8 sample)."""
     if value is None or type(value) is str:
         return optional_timestamp(value, "finishedTime"), False
     if isinstance(value, Mapping):
@@ -143,10 +145,12 @@ def _finished(value: Any) -> tuple[datetime | None, bool]:
 
 
 def _handling_ms(fields: Mapping[str, Any], ongoing: bool) -> tuple[int | None, str | None]:
-    """Handling time of a handled interaction per 15.9, or ``(None, why it is excluded)``.
+    """Handling time of a handled interaction per the product's rule, or ``(None, why it is excluded)``.
 
     Only the ``participants`` array is used: row-level participant fields are aggregates whose rule
-    is undocumented and demonstrably wrong for AHT (contract 7.6, 18.3). Per accepting participant:
+    is undocumented and demonstrably wrong for AHT (in 8x8's own sample the row-level offer action
+    time belongs to a timed-out offer; see docs/8x8-api-notes.md, “Row format”). Per accepting
+    participant:
     (WrapUpEnd, else HandlingEnd) − OfferActionTime; summed over accepting participants. If any
     accepting participant's time cannot be computed, the whole call is excluded rather than summing
     the rest, because a partial sum would silently understate AHT; likewise one negative participant
@@ -179,7 +183,7 @@ def _handling_ms(fields: Mapping[str, Any], ongoing: bool) -> tuple[int | None, 
         end = optional_timestamp(
             p.get("participantWrapUpEndTime"), f"participants[{index}].participantWrapUpEndTime"
         )
-        if end is None:  # no wrap-up: fall back to the end of handling (15.9)
+        if end is None:  # no wrap-up: fall back to the end of handling
             end = optional_timestamp(
                 p.get("participantHandlingEndTime"), f"participants[{index}].participantHandlingEndTime"
             )
@@ -207,7 +211,7 @@ def _map_row(fields: Mapping[str, Any]) -> tuple[InteractionRecord, str | None] 
 
     Raises ``RowRejected`` for a row that must be quarantined.
     """
-    # --- 15.2 filters first: a row skipped anyway is never rejected for other fields.
+    # --- product filters first: a row skipped anyway is never rejected for other fields.
     if "queueName" not in fields:
         raise RowRejected("missing key queueName")
     queue_name = fields["queueName"]
@@ -259,7 +263,7 @@ def _map_row(fields: Mapping[str, Any]) -> tuple[InteractionRecord, str | None] 
             raise RowRejected("interactionLabels contains a non-string")
     else:
         raise RowRejected(f"interactionLabels is not a list (got {kind_of(raw_labels)})")
-    # 15.4; case-insensitive per A17 (harmless, labels are PascalCase).
+    # Case-insensitive like the other enumerations (harmless, 8x8 writes labels in PascalCase).
     handled = any(label.lower() == "handled" for label in labels)
 
     queue_id = _optional_id(fields, "queueId")
@@ -318,7 +322,7 @@ def _rejection(row: Any, fields: Mapping[str, Any] | None, reason: str) -> Rejec
 
 
 def transform_interactions(rows: Iterable[Any]) -> InteractionBatch:
-    """Map detailed-report rows to :class:`InteractionRecord` per contract 15.2–15.5 and 15.9.
+    """Map detailed-report rows to :class:`InteractionRecord` per the product's rules.
 
     Never raises for bad row content: every row lands in exactly one of ``records``, ``rejected``
     (with a specific reason), ``filtered`` (counted by product-rule reason) or ``duplicates``.

@@ -1,8 +1,9 @@
 """Flatten 8x8 detailed-report rows and realtime metric lists into plain dicts.
 
-A detailed-report row is ``{"total": null, "items": [{"key", "label", "value"}, …]}`` (contract 7.5).
-Item order is an assumption (A22) and labels are display text, so fields are looked up by ``key``
-only. Realtime agents carry ``metrics: [{"key", "value"}, …]`` (contract 11.3), flattened the same way.
+A detailed-report row is ``{"total": null, "items": [{"key", "label", "value"}, …]}``
+(docs/8x8-api-notes.md, “Row format”). 8x8 does not guarantee the item order and labels are display
+text, so fields are looked up by ``key`` only. Realtime agents carry
+``metrics: [{"key", "value"}, …]``, flattened the same way.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def row_to_dict(row: Any) -> dict[str, Any]:
 
 
 def metrics_to_dict(metrics: Any) -> dict[str, Any]:
-    """``{key: value}`` of a realtime ``metrics`` array (contract 11.3, looked up by key, A27)."""
+    """``{key: value}`` of a realtime ``metrics`` array (8x8 does not guarantee the metrics' order)."""
     return _pairs_to_dict(metrics, "metrics")
 
 
