@@ -277,7 +277,8 @@ def _compared(
 
 
 def _items(raw: Any) -> dict[Any, Any]:
-    """A report row as sent (``{"items": [{key, value}, …]}``; see docs/8x8-api-notes.md, “Row format”) as a mapping."""
+    """A report row as sent (``{"items": [{key, value}, …]}``) as a mapping (docs/8x8-api-notes.md,
+    “Row format”)."""
     items = raw.get("items") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         return {}
