@@ -8,6 +8,9 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
+# Extra pytest arguments for `make unit`/`make test-e2e`, e.g. PYTEST_ARGS=--durations=0 (CI sets it).
+PYTEST_ARGS ?=
+
 # The lock is the single source of versions: never let uv fetch an interpreter or re-resolve.
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -52,8 +55,9 @@ check-requirements: venv
 requirements: $(UV)
 	$(UV) export --frozen --no-dev --no-hashes --no-emit-workspace --no-header --quiet -o requirements.txt
 
+# pytest's exit code 5 (no tests collected) is not a failure.
 unit: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; rc=0; fi; exit $$rc
 
 test: lint typecheck check-requirements unit
 
@@ -66,7 +70,7 @@ airflow: venv
 # Opt-in end-to-end tests: a real Airflow scheduler (several minutes) and a headless browser
 # (Debian's chromium and chromium-driver; skipped with a reason when they are not installed).
 test-e2e: venv
-	$(BIN)/python -m pytest -m e2e --basetemp=.acdflow/tmp/e2e; rc=$$?; if [ $$rc -eq 5 ]; then echo "no e2e tests selected"; rc=0; fi; exit $$rc
+	$(BIN)/python -m pytest -m e2e --basetemp=.acdflow/tmp/e2e $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no e2e tests selected"; rc=0; fi; exit $$rc
 
 bench: venv
 	$(BIN)/python bench/bench_interactions.py
