@@ -19,21 +19,22 @@ _GROUPS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="acdflow",
-        description="Import 8x8 contact-center data into a WFM warehouse with Apache Airflow.",
-    )
-    groups = parser.add_subparsers(dest="group", metavar="GROUP")
-    groups.required = True
-    for module_name in _GROUPS.values():
-        importlib.import_module(module_name).register(groups)
+def build_parser(
+    prog: str = "acdflow",
+    description: str = "Import 8x8 contact-center data into a WFM warehouse with Apache Airflow.",
+    groups: dict[str, str] = _GROUPS,
+) -> argparse.ArgumentParser:
+    """A parser with one sub-command group per entry of ``groups`` (name -> module)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    subparsers = parser.add_subparsers(dest="group", metavar="GROUP")
+    subparsers.required = True
+    for module_name in groups.values():
+        importlib.import_module(module_name).register(subparsers)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    args = (parser or build_parser()).parse_args(argv)
     result = args.func(args)
     return int(result or 0)
 
