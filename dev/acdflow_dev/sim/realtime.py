@@ -57,7 +57,7 @@ def _bool_param(params: dict[str, list[str]], name: str) -> bool:
     return value == "true"
 
 
-def _int_param(params: dict[str, list[str]], name: str, default: int) -> int:
+def int_param(params: dict[str, list[str]], name: str, default: int) -> int:
     values = params.get(name)
     if not values:
         return default
@@ -180,12 +180,12 @@ def _total(metric: str, values: list[Any]) -> float | int:
 def agents_response(
     tenant: TenantState, params: dict[str, list[str]], now_ms: int, *, metrics_required: bool
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    size = _int_param(params, "size", 100)
+    size = int_param(params, "size", 100)
     if size > 1000:
         raise bad_request("Field 'size' must be less than or equal to 1000")
     if size < 1:
         raise bad_request("Field 'size' must be greater than or equal to 1")
-    page = _int_param(params, "page", 0)
+    page = int_param(params, "page", 0)
     summary = _bool_param(params, "summary")
     include_totals = _bool_param(params, "includeTotals")
     tz_name = (params.get("timezone") or [tenant.config.timezone])[-1]

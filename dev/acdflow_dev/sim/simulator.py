@@ -27,7 +27,7 @@ from acdflow_dev.sim.clock import SimClock
 from acdflow_dev.sim.config import REGIONS, SimConfig
 from acdflow_dev.sim.errors import ApiError, bad_request
 from acdflow_dev.sim.faults import FaultInjector
-from acdflow_dev.sim.realtime import agents_response
+from acdflow_dev.sim.realtime import agents_response, int_param
 from acdflow_dev.sim.reports import (
     ReportStore,
     create_detailed,
@@ -387,18 +387,8 @@ class Simulator:
         except (UnicodeDecodeError, ValueError):
             raise bad_request("Malformed JSON request body") from None
 
-    @staticmethod
-    def _int(params: dict[str, list[str]], name: str, default: int) -> int:
-        values = params.get(name)
-        if not values:
-            return default
-        try:
-            return int(values[-1])
-        except ValueError:
-            raise bad_request(f"Field '{name}' must be a number") from None
-
     def _size(self, params: dict[str, list[str]]) -> int:
-        size = self._int(params, "size", 100)
+        size = int_param(params, "size", 100)
         if size > 1000:
             raise bad_request("Field 'size' must be less than or equal to 1000")
         if size < 1:
