@@ -12,7 +12,7 @@ loaded data stays in place either way.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from acdflow.config import IntegrationSpec
@@ -40,7 +40,9 @@ METRICS = ("agentId", "agent", "status", "statusCode", "time")
 
 
 def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetime]:
-    return run.interval_start - timedelta(minutes=spec.status_overlap_minutes), run.interval_end
+    """UTC window a run reads: its interval plus the overlap before it; the daily settle run
+    re-reads ``settle_lookback_hours``, so an outage of up to that long heals without a clear."""
+    return reports.read_window(run, minutes=spec.status_overlap_minutes, spec=spec)
 
 
 def trigger_report(step: Step) -> dict[str, Any]:

@@ -17,7 +17,7 @@ request window.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from acdflow.config import IntegrationSpec
@@ -62,21 +62,10 @@ METRICS = (
 )
 
 
-def is_settle_run(spec: IntegrationSpec, interval_start: datetime) -> bool:
-    return (
-        spec.settle_lookback_hours > 0
-        and interval_start.hour == spec.settle_hour_utc
-        and interval_start.minute == 0
-    )
-
-
 def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetime]:
     """UTC creation-time window a run reads: its interval plus the look-back before it (longer for
     the daily settle run)."""
-    lookback = timedelta(minutes=spec.lookback_minutes)
-    if is_settle_run(spec, run.interval_start):
-        lookback = max(lookback, timedelta(hours=spec.settle_lookback_hours))
-    return run.interval_start - lookback, run.interval_end
+    return reports.read_window(run, minutes=spec.lookback_minutes, spec=spec)
 
 
 def trigger_report(step: Step) -> dict[str, Any]:

@@ -10,10 +10,12 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from acdflow.config import IntegrationSpec
 from acdflow.pipeline.steps import Step
+from acdflow.runtime import RunInfo
 from acdflow.warehouse import store
 from acdflow.warehouse.store import Connection
 
@@ -29,6 +31,24 @@ def _api_stats(client: Any) -> dict[str, Any]:
         "api_retries": client.stats.retries,
         "rate_limited": client.stats.rate_limited,
     }
+
+
+def is_settle_run(spec: IntegrationSpec, interval_start: datetime) -> bool:
+    """The run of the ``settle_hour_utc``:00 interval re-reads ``settle_lookback_hours``."""
+    return (
+        spec.settle_lookback_hours > 0
+        and interval_start.hour == spec.settle_hour_utc
+        and interval_start.minute == 0
+    )
+
+
+def read_window(run: RunInfo, *, minutes: int, spec: IntegrationSpec) -> tuple[datetime, datetime]:
+    """The UTC window a report run reads: its interval plus ``minutes`` before it, or the settle
+    look-back if that is longer and this is the daily settle run."""
+    lookback = timedelta(minutes=minutes)
+    if is_settle_run(spec, run.interval_start):
+        lookback = max(lookback, timedelta(hours=spec.settle_lookback_hours))
+    return run.interval_start - lookback, run.interval_end
 
 
 def authenticate(step: Step) -> dict[str, Any]:
