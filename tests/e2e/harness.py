@@ -173,6 +173,10 @@ class Pipeline:
         return hashlib.sha256("\n".join(canon).encode()).hexdigest() + f":{len(canon)}"
 
 
+# Which load wrote a row (and when its report was created) is not part of the row's content.
+PROVENANCE = ("loaded_at", "report_id", "report_created_at")
+
+
 def simulator(
     timezone: str,
     region: str,

@@ -25,6 +25,7 @@ from psycopg import sql
 from acdflow_dev.local.runner import LocalAirflow, ensure_database
 from tests.e2e.harness import (
     FIFTEEN,
+    PROVENANCE,
     Pipeline,
     compare_statuses_with_truth,
     compare_with_truth,
@@ -150,7 +151,7 @@ def test_clear_backfill_and_a_killed_load_all_converge_to_the_ground_truth(
     airflow.wait_for_runs(agent_status, count=INTERVALS, timeout=600)
     assert airflow.run_states(interactions) == {"success": INTERVALS}
     _assert_matches_truth(pipe, first, last_end)
-    intact = pipe.checksum("interactions", exclude=("loaded_at", "report_id"))
+    intact = pipe.checksum("interactions", exclude=PROVENANCE)
 
     # 2. `airflow tasks clear` of a range re-imports it and repairs what was damaged.
     a, b = first + timedelta(hours=1), first + timedelta(hours=1, minutes=30)
@@ -159,7 +160,7 @@ def test_clear_backfill_and_a_killed_load_all_converge_to_the_ground_truth(
     airflow.cli("tasks", "clear", interactions, "-s", a.isoformat(), "-e", (b - FIFTEEN).isoformat(), "-y")
     _wait_rerun(airflow, interactions, since, count=2)
     _assert_matches_truth(pipe, first, last_end)
-    assert pipe.checksum("interactions", exclude=("loaded_at", "report_id")) == intact
+    assert pipe.checksum("interactions", exclude=PROVENANCE) == intact
 
     # 3. `airflow backfill create --reprocess-behavior completed` over another range does the same.
     a, b = first + timedelta(hours=2), first + timedelta(hours=2, minutes=30)
@@ -184,7 +185,7 @@ def test_clear_backfill_and_a_killed_load_all_converge_to_the_ground_truth(
     )
     assert backfill_runs[0][0] >= 2
     _assert_matches_truth(pipe, first, last_end)
-    assert pipe.checksum("interactions", exclude=("loaded_at", "report_id")) == intact
+    assert pipe.checksum("interactions", exclude=PROVENANCE) == intact
 
     # 4. A load killed mid-transaction leaves nothing partial, and its retry completes the interval.
     a = first + timedelta(hours=2, minutes=30)
@@ -213,7 +214,7 @@ def test_clear_backfill_and_a_killed_load_all_converge_to_the_ground_truth(
     )
     assert tries[0][0] >= 2, "the killed load was not retried"
     _assert_matches_truth(pipe, first, last_end)
-    assert pipe.checksum("interactions", exclude=("loaded_at", "report_id")) == intact
+    assert pipe.checksum("interactions", exclude=PROVENANCE) == intact
 
 
 def _wait_for_blocked_load(

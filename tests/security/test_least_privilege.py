@@ -112,6 +112,16 @@ def _denied(uri: str, statement: str, schema: str) -> None:
             conn.execute(composed)
 
 
+def _upstream(report_type: str, *, report_id: int, rows: int) -> dict[str, dict[str, Any]]:
+    """What the tasks before ``transform`` would have passed on for a report landed by hand."""
+    window = {"window_start": INTERVAL_START.isoformat(), "window_end": INTERVAL_END.isoformat()}
+    return {
+        "trigger_report": {"report_id": report_id, "report_type": report_type, **window},
+        "wait_for_report": {"report_id": report_id, "report_created_at": INTERVAL_END.isoformat()},
+        "extract": {"report_id": report_id, "rows_fetched": rows},
+    }
+
+
 def _load_one_interval_as(uri: str, schema: str) -> None:
     """Everything the three DAGs write for one interval, through the package's warehouse code."""
     pipeline = Pipeline(uri=uri, schema=schema, base_url="http://127.0.0.1:9", integration=INTEGRATION)
@@ -132,12 +142,12 @@ def _load_one_interval_as(uri: str, schema: str) -> None:
             report_id=2,
             pages=[[VALID_STATUS_A, VALID_STATUS_B, suspect_status(time="noon")]],
         )
-    results: dict[str, dict[str, Any]] = {"extract": {"report_id": 1}}
+    results = _upstream(INTERACTION_REPORT, report_id=1, rows=3)
     step = pipeline.step("interactions", results)
     results["transform"] = interactions.transform(step)
     results["load"] = interactions.load(step)
     interactions.aggregate_aht(step)
-    status_results: dict[str, dict[str, Any]] = {"extract": {"report_id": 2}}
+    status_results = _upstream(AGENT_STATUS_REPORT, report_id=2, rows=3)
     status_step = pipeline.step("agent_status", status_results)
     status_results["transform"] = agent_status.transform(status_step)
     agent_status.load(status_step)

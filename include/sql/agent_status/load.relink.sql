@@ -1,6 +1,7 @@
--- 8x8's status-change report has no end times: a status lasts until the same agent's next change. For every agent the
--- load touched, recompute end_time from the stored log, starting at the last status before the
--- new events (the one they close); the latest status of an agent stays open (NULL).
+-- 8x8's status-change report has no end times: a status lasts until the same agent's next change.
+-- For every agent the load touched, recompute end_time from the stored log, starting at the last
+-- status before the new events (the one they close); the latest status of an agent stays open
+-- (NULL). A changed end time is marked provisional here and judged by load.provisional.sql.
 WITH touched AS (
     SELECT agent_id, min(start_time) AS first_new
     FROM {schema}.stg_status_events
@@ -20,7 +21,7 @@ WITH touched AS (
     WHERE h.integration = %(integration)s AND h.start_time >= a.from_time
 )
 UPDATE {schema}.agent_status_history h
-SET end_time = c.next_start
+SET end_time = c.next_start, end_time_provisional = true
 FROM chain c
 WHERE h.integration = %(integration)s
   AND h.agent_id = c.agent_id

@@ -67,6 +67,8 @@ BEGIN
             ('agent_status_history',  'SELECT, INSERT, UPDATE'),
             ('agent_status_live',     'SELECT, INSERT, UPDATE'),
             ('dq_results',            'SELECT, INSERT, UPDATE'),
+            -- the time loaded agent-status reports read, merged per integration
+            ('report_coverage',       'SELECT, INSERT, UPDATE'),
             -- recomputed per interval: upserted, groups that no longer exist deleted
             ('interval_aht',          'SELECT, INSERT, UPDATE, DELETE'),
             -- append-only: quarantined rows, the run log, the observed live changes

@@ -89,12 +89,13 @@ def transform(step: Step) -> dict[str, Any]:
 
 
 def load(step: Step) -> dict[str, Any]:
-    report_id, result = reports.publish_report(step, wh.publish_history)
+    report_id, result = reports.publish_report(step, wh.publish_history, staged_key="events")
     summary = {
         "report_id": report_id,
         "rows_loaded": result.staged,
         "rows_changed": result.changed,
         "end_times_linked": result.relinked,
+        "provisional_changed": result.provisional_changed,
         "rejected_new": result.rejected_new,
     }
     log.info("published status report %s: %s", report_id, summary)

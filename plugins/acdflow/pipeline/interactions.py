@@ -104,7 +104,7 @@ def transform(step: Step) -> dict[str, Any]:
 
 
 def load(step: Step) -> dict[str, Any]:
-    report_id, result = reports.publish_report(step, store.publish_interactions)
+    report_id, result = reports.publish_report(step, store.publish_interactions, staged_key="records")
     summary = {
         "report_id": report_id,
         "rows_loaded": result.staged,

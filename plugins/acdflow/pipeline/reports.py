@@ -84,7 +84,7 @@ def trigger_report(
         "request_end": window.end,
         "timezone": window.timezone,
     }
-    report_id = _create(client, request)
+    report_id, created_at = _create(step, client, request)
     log.info(
         "created 8x8 report %s (%s) for %s .. %s UTC: sent %s .. %s in %s",
         report_id,
@@ -99,12 +99,19 @@ def trigger_report(
         "report_id": report_id,
         "window_start": start.isoformat(),
         "window_end": end.isoformat(),
+        "report_created_at": created_at.isoformat(),
         **request,
         **_api_stats(client),
     }
 
 
-def _create(client: Any, request: dict[str, Any]) -> int:
+def _create(step: Step, client: Any, request: dict[str, Any]) -> tuple[int, datetime]:
+    """Create the report; returns its id and its creation time on the warehouse clock, taken just
+    before the request (the report holds 8x8's data as of then or later). Loads compare these times
+    so that an older report never overwrites rows written from a newer one, and the warehouse
+    clock is the one clock every worker shares."""
+    with step.connect() as conn:
+        created_at = store.database_now(conn, step.warehouse.schema)
     report_id: int = client.create_detailed_report(
         request["report_type"],
         start=request["request_start"],
@@ -113,7 +120,7 @@ def _create(client: Any, request: dict[str, Any]) -> int:
         metrics=request["metrics"],
         include_participants=request["include_participants"],
     )
-    return report_id
+    return report_id, created_at
 
 
 def wait_for_report(step: Step) -> dict[str, Any]:
@@ -124,17 +131,20 @@ def wait_for_report(step: Step) -> dict[str, Any]:
     triggered = step.upstream("trigger_report")
     client = step.client()
     report_id = int(triggered["report_id"])
+    created_at = str(triggered["report_created_at"])
     recreated = False
     try:
         first = next(iter(client.iter_detailed_pages(report_id, page_size=1)), None)
     except ReportNotFoundError:
         log.warning("8x8 report %s stayed unknown after creation; creating it once more", report_id)
-        report_id = _create(client, triggered)
+        report_id, created = _create(step, client, triggered)
+        created_at = created.isoformat()
         recreated = True
         first = next(iter(client.iter_detailed_pages(report_id, page_size=1)), None)
     return {
         "report_id": report_id,
         "recreated": recreated,
+        "report_created_at": created_at,
         "total_elements": first.total_elements if first is not None else 0,
         **_api_stats(client),
     }
@@ -176,10 +186,17 @@ class LandedReport:
 @contextmanager
 def landed_report(step: Step) -> Iterator[LandedReport]:
     """The rows ``extract`` landed for this run's report, streamed page by page."""
-    report_id = int(step.upstream("extract")["report_id"])
+    extracted = step.upstream("extract")
+    report_id = int(extracted["report_id"])
     schema, integration = step.warehouse.schema, step.spec.name
     with step.connect() as conn:
         fetched = store.landed_row_count(conn, schema, integration=integration, report_id=report_id)
+        if fetched != int(extracted["rows_fetched"]):
+            raise store.TransientRowsLostError(
+                f"report {report_id}: extract landed {extracted['rows_fetched']} rows, the warehouse"
+                f" holds {fetched} (landing is not crash-safe: a database restart or failover empties"
+                " it); clear extract to read the report again"
+            )
         yield LandedReport(
             conn,
             report_id,
@@ -207,9 +224,20 @@ def account_for_rows(
     return summary
 
 
-def publish_report(step: Step, publish: Callable[..., T]) -> tuple[int, T]:
-    """Run ``publish`` (a warehouse publish function) for the report ``transform`` staged."""
-    report_id = int(step.upstream("transform")["report_id"])
+def _created_at(value: Any) -> datetime | None:
+    # None for a run whose upstream tasks ran before creation times were recorded: the load then
+    # counts as created now.
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+def publish_report(step: Step, publish: Callable[..., T], *, staged_key: str) -> tuple[int, T]:
+    """Run ``publish`` (a warehouse publish function) for the report ``transform`` staged: it
+    checks that all ``transform``'s ``staged_key`` rows are still staged, and compares the report's
+    creation time with the rows it would overwrite."""
+    transformed = step.upstream("transform")
+    triggered = step.upstream("trigger_report")
+    waited = step.upstream("wait_for_report")
+    report_id = int(transformed["report_id"])
     with step.connect() as conn:
         result = publish(
             conn,
@@ -217,5 +245,13 @@ def publish_report(step: Step, publish: Callable[..., T]) -> tuple[int, T]:
             integration=step.spec.name,
             report_id=report_id,
             interval_start=step.run.interval_start,
+            report_created_at=_created_at(
+                waited.get("report_created_at") or triggered.get("report_created_at")
+            ),
+            window=(
+                datetime.fromisoformat(str(triggered["window_start"])),
+                datetime.fromisoformat(str(triggered["window_end"])),
+            ),
+            expected_staged=int(transformed[staged_key]),
         )
     return report_id, result

@@ -13,9 +13,11 @@ from acdflow.warehouse.sql import render
 from acdflow.warehouse.store import (
     Connection,
     StagedRejection,
+    check_staged,
     clear_staging,
     copy_rejected,
     copy_rows,
+    database_now,
     publish_rejected,
 )
 
@@ -103,29 +105,57 @@ class HistoryPublish:
     staged: int
     changed: int
     relinked: int
+    provisional_changed: int
     rejected_new: int
 
 
 def publish_history(
-    conn: Connection, schema: str, *, integration: str, report_id: int, interval_start: datetime
+    conn: Connection,
+    schema: str,
+    *,
+    integration: str,
+    report_id: int,
+    interval_start: datetime,
+    report_created_at: datetime | None = None,
+    expected_staged: int | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> HistoryPublish:
-    """Upsert the staged statuses, re-link end times of the touched agents and publish the
-    quarantined rows, in one transaction serialised per integration."""
-    params: dict[str, Any] = {"integration": integration, "report_id": report_id}
+    """Upsert the staged statuses, record ``window`` (the UTC window the report read) as covered,
+    re-link end times of the touched agents and publish the quarantined rows, in one transaction
+    serialised per integration. Statuses that bridge time no loaded report read are marked
+    provisional; the mark goes once loaded reports have read all of their time.
+
+    ``report_created_at`` (default: now, on the warehouse clock) decides which report wins when two
+    disagree; ``expected_staged`` makes the load fail, publishing nothing, if staged rows are gone."""
+    params: dict[str, Any] = {
+        "integration": integration,
+        "report_id": report_id,
+        "report_kind": AGENT_STATUS_REPORT,
+    }
     with conn.transaction():
         # Relinking reads the whole chain of the touched agents; two loads interleaving would
         # each link against a chain missing the other's events.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"acdflow:agent_status:{integration}",))
+        staged_row = conn.execute(render("agent_status/load.staged.sql", schema), params).fetchone()
+        staged = int(staged_row[0]) if staged_row else 0
+        check_staged(report_id=report_id, staged=staged, expected=expected_staged)
+        params["report_created_at"] = report_created_at or database_now(conn, schema)
         changed = conn.execute(render("agent_status/load.sql", schema), params).rowcount
+        if window is not None:
+            conn.execute(
+                render("agent_status/load.coverage.sql", schema),
+                {**params, "window_start": window[0], "window_end": window[1]},
+            )
         relinked = conn.execute(render("agent_status/load.relink.sql", schema), params).rowcount
+        judged = conn.execute(render("agent_status/load.provisional.sql", schema), params).rowcount
         rejected_new = publish_rejected(
             conn, schema, params, source="agent_status", interval_start=interval_start
         )
-        staged_row = conn.execute(render("agent_status/load.staged.sql", schema), params).fetchone()
     return HistoryPublish(
-        staged=int(staged_row[0]) if staged_row else 0,
+        staged=staged,
         changed=max(changed, 0),
         relinked=max(relinked, 0),
+        provisional_changed=max(judged, 0),
         rejected_new=rejected_new,
     )
 

@@ -49,6 +49,28 @@ def connect(conninfo: str, schema: str) -> Iterator[Connection]:
         yield conn
 
 
+class TransientRowsLostError(RuntimeError):
+    """Landed or staged rows a step expects are gone: the landing and staging tables are not
+    crash-safe (no write-ahead log), so a database restart or failover empties them."""
+
+
+def database_now(conn: Connection, schema: str) -> datetime:
+    """The warehouse's clock: the one clock every worker shares."""
+    row = conn.execute(render("reports/now.sql", schema)).fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
+def check_staged(*, report_id: int, staged: int, expected: int | None) -> None:
+    """Fail the load, before anything is published, when rows ``transform`` staged are missing."""
+    if expected is not None and staged != expected:
+        raise TransientRowsLostError(
+            f"report {report_id}: transform staged {expected} rows, the warehouse holds {staged}"
+            " (staging is not crash-safe: a database restart or failover empties it); clear"
+            " extract and the tasks after it to read the report again"
+        )
+
+
 def _ident(schema: str) -> sql.Identifier:
     return sql.Identifier(schema)
 
@@ -289,21 +311,34 @@ def publish_interactions(
     integration: str,
     report_id: int,
     interval_start: datetime,
+    report_created_at: datetime | None = None,
+    expected_staged: int | None = None,
+    # Unused: interactions need no coverage; the parameter keeps one signature for every kind.
+    window: tuple[datetime, datetime] | None = None,
 ) -> PublishResult:
-    """Upsert one report's staged interactions and quarantined rows in a single transaction."""
-    params = {"integration": integration, "report_id": report_id}
+    """Upsert one report's staged interactions and quarantined rows in a single transaction.
+
+    ``report_created_at`` (default: now, on the warehouse clock) decides which report wins when two
+    disagree; ``expected_staged`` makes the load fail, publishing nothing, if staged rows are gone.
+    ``intervals`` in the result are the intervals the staged rows fall in plus those that moved
+    interactions left, for the AHT recompute."""
+    params: dict[str, Any] = {"integration": integration, "report_id": report_id}
     with conn.transaction():
+        staged_row = conn.execute(render("interactions/load.staged.sql", schema), params).fetchone()
+        staged, intervals = staged_row if staged_row else (0, [])
+        check_staged(report_id=report_id, staged=int(staged), expected=expected_staged)
+        params["report_created_at"] = report_created_at or database_now(conn, schema)
+        moved_row = conn.execute(render("interactions/load.moved.sql", schema), params).fetchone()
         changed = conn.execute(render("interactions/load.sql", schema), params).rowcount
         rejected_new = publish_rejected(
             conn, schema, params, source="interactions", interval_start=interval_start
         )
-        staged_row = conn.execute(render("interactions/load.staged.sql", schema), params).fetchone()
-    staged, intervals = staged_row if staged_row else (0, [])
+    left = moved_row[0] if moved_row else []
     return PublishResult(
         changed=max(changed, 0),
         staged=int(staged),
         rejected_new=max(rejected_new, 0),
-        intervals=tuple(intervals),
+        intervals=tuple(sorted({*intervals, *left})),
     )
 
 
