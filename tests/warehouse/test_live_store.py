@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -360,29 +359,6 @@ def test_a_run_whose_window_is_past_polls_exactly_once(conn: store.Connection, f
     assert live.owner(conn, fresh_schema, integration=ACME) is None  # released
 
 
-def test_the_loop_polls_at_a_fixed_rate_until_its_deadline(conn: store.Connection, fresh_schema: str) -> None:
-    fake = FakeAgents([agent("a1")])
-    end = T0 + timedelta(minutes=15)
-    ticks = FakeTime(end + timedelta(seconds=2))
-    seen: list[datetime] = []
-
-    def change_status(record: loop.PollRecord) -> None:
-        seen.append(record.observed_at)
-        if len(seen) == 10:
-            fake.agents = [agent("a1", "OnBreak", 1_000)]
-
-    result = loop.run_poll_loop(
-        fake, conn, fresh_schema, integration=ACME, run_id="r", window=loop.polling_window(end, 30),
-        poll_seconds=30, clock=ticks.clock, sleep=ticks.sleep, on_poll=change_status,
-    )  # fmt: skip
-    # From 2 s after the interval end until end + 15 min + 60 s grace, one poll every 30 s.
-    assert len(result.polls) == 32
-    assert all(b - a == timedelta(seconds=30) for a, b in itertools.pairwise(seen))
-    assert seen[-1] < result.window.deadline <= seen[-1] + timedelta(seconds=30)
-    assert sum(p.changes for p in result.polls) == 2
-    assert result.summary()["log_rows"] == 2
-
-
 def test_a_poller_that_lost_ownership_writes_nothing(conn: store.Connection, fresh_schema: str) -> None:
     assert claim(conn, fresh_schema, "old", T0, T0).owned
     assert claim(conn, fresh_schema, "new", T0 + timedelta(minutes=15), T0 + timedelta(minutes=15)).owned
@@ -400,43 +376,3 @@ def test_stated_api_cost() -> None:
     assert loop.api_requests_per_hour(15, 300) == 248
     assert loop.handover_grace(30) == timedelta(seconds=60)
     assert loop.handover_grace(300) == timedelta(seconds=600)
-
-
-def test_an_old_interval_does_not_poll_while_a_live_run_holds_the_poll(
-    conn: store.Connection, fresh_schema: str
-) -> None:
-    now = T0 + timedelta(days=3)
-    assert claim(conn, fresh_schema, "live", now - timedelta(minutes=5), now - timedelta(minutes=4)).owned
-    live.heartbeat(conn, fresh_schema, integration=ACME, run_id="live", now=now)
-    fake = FakeAgents([agent("a1")])
-    ticks = FakeTime(now)
-    result = loop.run_poll_loop(
-        fake, conn, fresh_schema, integration=ACME, run_id="backfill", window=loop.polling_window(T0, 30),
-        poll_seconds=30, clock=ticks.clock, sleep=ticks.sleep,
-    )  # fmt: skip
-    assert (result.polls, result.end_reason, result.ended_by) == ([], loop.NOT_OWNER, "live")
-    assert fake.stats.requests_sent == 0
-    assert live.owner(conn, fresh_schema, integration=ACME) == "live"
-
-
-def test_a_run_waits_for_a_late_previous_run_then_polls(conn: store.Connection, fresh_schema: str) -> None:
-    end = T0 + timedelta(minutes=15)
-    # The previous run started so late that it claimed after this run's window had begun.
-    assert claim(
-        conn, fresh_schema, "previous", end - timedelta(minutes=15), end + timedelta(seconds=30)
-    ).owned
-    ticks = FakeTime(end + timedelta(seconds=40))
-
-    def sleep(seconds: float) -> None:
-        ticks.sleep(seconds)
-        if ticks.now >= end + timedelta(seconds=90):
-            live.release(conn, fresh_schema, integration=ACME, run_id="previous")  # its window closed
-
-    result = loop.run_poll_loop(
-        FakeAgents([agent("a1")]), conn, fresh_schema, integration=ACME, run_id="next",
-        window=loop.polling_window(end, 30), poll_seconds=30, clock=ticks.clock, sleep=sleep,
-    )  # fmt: skip
-    # Refused at +40 s and +70 s, claimed and polled at once at +100 s, then every 30 s.
-    assert result.polls[0].observed_at == end + timedelta(seconds=100)
-    assert (result.end_reason, result.ended_by) == (loop.WINDOW_CLOSED, None)
-    assert len(result.polls) == 29

@@ -1,6 +1,6 @@
 -- One realtime /agents snapshot of an integration into the live tables, in one statement.
 --
--- Parameters: integration, observed_at (wall-clock time of the poll), jitter (interval) and one
+-- Parameters: integration, observed_at (the warehouse's clock at the poll), jitter (interval) and one
 -- array per column (agent_id .. end_time), all of the same length, agent ids unique.
 --
 -- A row is a *change* when the agent has no current row, its status name differs, or its start
@@ -36,7 +36,12 @@ judged AS (
     FROM snapshot AS s
     LEFT JOIN {schema}.agent_status_live AS c
         ON c.integration = %(integration)s AND c.agent_id = s.agent_id
-    WHERE c.agent_id IS NULL OR c.observed_at <= %(observed_at)s
+    WHERE
+        c.agent_id IS NULL
+        OR c.observed_at <= %(observed_at)s
+        -- A stored time after the warehouse's now was stamped by a worker's clock that ran ahead
+        -- (before snapshots took the warehouse's time); it must not hold the agent's row back.
+        OR c.observed_at > clock_timestamp()
 ),
 changed AS (
     INSERT INTO {schema}.agent_status_live AS c (

@@ -7,12 +7,22 @@ by :func:`apply_snapshot` in one statement (``include/sql/live/apply_snapshot.sq
 
 ``live_poll_owner`` says which DAG run polls an integration, so consecutive runs hand over
 without a gap or an overlap (:func:`claim`, :func:`heartbeat`, :func:`release`; the rule is in
-``include/sql/live/claim_owner.sql``). Writers of one integration are serialised: by the owner
-row's lock when polling under ownership, and by an advisory lock in :func:`apply_snapshot`.
+``include/sql/live_status/poll_live_status.claim.sql``). Writers of one integration are
+serialised: by the owner row's lock when polling under ownership, and by an advisory lock in
+:func:`apply_snapshot`.
+
+One clock: every time stored here (``observed_at``, ``claimed_at``, ``heartbeat_at``) and every
+comparison between them is the warehouse's (:func:`acdflow.warehouse.store.database_now` or
+``clock_timestamp()`` in the statement), never a worker's, so pollers on workers whose clocks
+disagree still agree on which snapshot is newer and which owner is alive.
+
+Elements a poll skipped are quarantined in ``rejected_rows`` (source ``live_status``) by
+:func:`record_skipped`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,8 +31,23 @@ from typing import Any
 from psycopg import sql
 
 from acdflow.transform.agent_status import LiveStatus
+from acdflow.transform.rows import UNSTORABLE_ROW_KEY
 from acdflow.warehouse.sql import render
-from acdflow.warehouse.store import Connection
+from acdflow.warehouse.store import Connection, canonical_row_hash, database_now, storable_json
+
+__all__ = [
+    "START_JITTER",
+    "Claim",
+    "LiveRejection",
+    "SnapshotResult",
+    "apply_snapshot",
+    "claim",
+    "database_now",
+    "heartbeat",
+    "owner",
+    "record_skipped",
+    "release",
+]
 
 # Same status name and a start at most this far from the stored one: not a change (8x8 computes
 # loggedInTime and timeOnStatus a few milliseconds apart, so a derived start wobbles).
@@ -47,6 +72,17 @@ class Claim:
     owner: str | None
     claimed_at: datetime | None
     previous_owner: str | None
+    at: datetime | None = None  # the warehouse time the claim was judged at
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRejection:
+    """An ``/agents`` element a poll skipped: the element and its ``id`` as received (anything,
+    or None), and why it was skipped."""
+
+    raw: Any
+    agent_id: Any
+    reason: str
 
 
 def _ident(schema: str) -> sql.Identifier:
@@ -106,30 +142,37 @@ def claim(
     integration: str,
     run_id: str,
     window_start: datetime,
-    now: datetime,
     stale_after: timedelta,
+    now: datetime | None = None,
 ) -> Claim:
-    """Try to take the live poll of ``integration`` for ``run_id`` (rule: ``live/claim_owner.sql``)."""
+    """Try to take the live poll of ``integration`` for ``run_id`` (rule in
+    ``live_status/poll_live_status.claim.sql``), judged on the warehouse's clock.
+
+    ``now`` replaces that clock with a fixed instant, to replay the rule; the poller never sets it.
+    """
     params = {
         "integration": integration,
         "run_id": run_id,
         "now": now,
         "window_start": window_start,
-        "stale_before": now - stale_after,
+        "stale_after": stale_after,
     }
     with conn.transaction():
         row = conn.execute(render("live_status/poll_live_status.claim.sql", schema), params).fetchone()
     if row is None:  # only if the row vanished between the two halves of the statement
-        return Claim(owned=False, owner=None, claimed_at=None, previous_owner=None)
-    owned, owner, claimed_at, _heartbeat, previous, _previous_heartbeat = row
-    return Claim(owned=bool(owned), owner=owner, claimed_at=claimed_at, previous_owner=previous)
+        return Claim(owned=False, owner=None, claimed_at=None, previous_owner=None, at=now)
+    owned, owner, claimed_at, _heartbeat, previous, _previous_heartbeat, at = row
+    return Claim(owned=bool(owned), owner=owner, claimed_at=claimed_at, previous_owner=previous, at=at)
 
 
-def heartbeat(conn: Connection, schema: str, *, integration: str, run_id: str, now: datetime) -> bool:
+def heartbeat(
+    conn: Connection, schema: str, *, integration: str, run_id: str, now: datetime | None = None
+) -> bool:
     """Record that ``run_id`` is alive and polling; False if it no longer owns the poll.
 
-    Inside a transaction this also locks the owner row until commit, so no other run can take
-    over while the caller writes the snapshot that goes with this heartbeat.
+    ``now`` is the poll's warehouse time (None: the warehouse's clock at this statement). Inside a
+    transaction this also locks the owner row until commit, so no other run can take over while
+    the caller writes the snapshot that goes with this heartbeat.
     """
     row = conn.execute(
         render("live_status/poll_live_status.heartbeat.sql", schema),
@@ -153,3 +196,63 @@ def release(conn: Connection, schema: str, *, integration: str, run_id: str) -> 
         {"integration": integration, "run_id": run_id},
     ).fetchone()
     return row is not None
+
+
+# --- skipped elements ----------------------------------------------------------------------------
+
+
+def _storable_raw(raw: Any) -> str:
+    """``raw`` as JSON text jsonb accepts. An element with a NUL character, an unpaired surrogate,
+    a non-finite number or an integer too long to print is kept as ASCII-escaped text under
+    ``UNSTORABLE_ROW_KEY`` (the same marker the report landing uses)."""
+    try:
+        json.dumps(raw, allow_nan=False)
+        return storable_json([raw])[1:-1]
+    except (TypeError, ValueError):
+        pass
+    try:
+        text = json.dumps(raw, ensure_ascii=True, default=repr)
+    except (TypeError, ValueError):
+        text = f"<{type(raw).__name__} that cannot be serialised>"
+    return json.dumps({UNSTORABLE_ROW_KEY: text})
+
+
+def _storable_text(value: str) -> str:
+    """``value`` with what PostgreSQL text cannot hold (NUL, unpaired surrogates) escaped."""
+    return value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _record_id(agent_id: Any) -> str | None:
+    if type(agent_id) is not str or not agent_id:
+        return None
+    return agent_id if _storable_text(agent_id) == agent_id else None
+
+
+def record_skipped(
+    conn: Connection,
+    schema: str,
+    *,
+    integration: str,
+    rejected: Sequence[LiveRejection],
+    observed_at: datetime,
+) -> int:
+    """Quarantine the elements one poll skipped in ``rejected_rows`` (rule and identity in
+    ``live_status/poll_live_status.rejected.sql``); returns how many were new."""
+    if not rejected:
+        return 0
+    unique: dict[str, LiveRejection] = {}
+    for item in rejected:
+        # ascii(): an id of any type and content has one printable, encodable spelling.
+        key = canonical_row_hash({"agent_id": ascii(item.agent_id), "reason": ascii(item.reason)})
+        unique.setdefault(key, item)
+    params: dict[str, Any] = {
+        "integration": integration,
+        "observed_at": observed_at,
+        "row_hash": list(unique),
+        "reason": [_storable_text(r.reason) for r in unique.values()],
+        "raw": [_storable_raw(r.raw) for r in unique.values()],
+        "record_id": [_record_id(r.agent_id) for r in unique.values()],
+    }
+    with conn.transaction():
+        cursor = conn.execute(render("live_status/poll_live_status.rejected.sql", schema), params)
+    return cursor.rowcount
