@@ -31,6 +31,20 @@ NOT_RETRYABLE = (
     "acdflow.pipeline.TimeDriftError",
 )
 
+# How long each task may run before Airflow stops it (and retries it): every wait inside a task is
+# bounded too (HTTP deadlines, warehouse statement and lock timeouts), so these only catch what
+# slips past them, e.g. a warehouse that stopped answering without closing its socket.
+EXECUTION_TIMEOUTS: dict[str, timedelta] = {
+    "authenticate": timedelta(minutes=5),
+    "trigger_report": timedelta(minutes=10),
+    "wait_for_report": timedelta(minutes=30),
+    "extract": timedelta(minutes=60),
+    "transform": timedelta(minutes=60),
+    "load": timedelta(minutes=30),
+    "aggregate_aht": timedelta(minutes=30),
+    "check_time_drift": timedelta(minutes=15),
+}
+
 _REPORT_TASKS = ("authenticate", "trigger_report", "wait_for_report", "extract", "transform", "load")
 # Tasks that call 8x8 share the integration's API pool; warehouse-only tasks need no slot.
 _API_TASKS = frozenset({"authenticate", "trigger_report", "wait_for_report", "extract"})
@@ -129,17 +143,25 @@ def _doc(kind: DagKind, spec: IntegrationSpec, warehouse: WarehouseSpec) -> str:
     )
 
 
-def _task_options(kind: DagKind, spec: IntegrationSpec, task_id: str) -> dict[str, Any]:
-    if kind.live:
+def execution_timeout(spec: IntegrationSpec, task_id: str) -> timedelta:
+    """The ``execution_timeout`` of a task; every task id of :data:`KINDS` has one."""
+    if task_id == "poll_live_status":
         from acdflow.pipeline import live_timing
 
-        options: dict[str, Any] = {"pool": spec.live_pool}
-        if task_id == "poll_live_status":
-            # The loop ends by itself at its deadline; this only stops a task hung beyond it.
-            grace = live_timing.handover_grace(spec.live_poll_seconds)
-            options["execution_timeout"] = live_timing.POLL_WINDOW + grace + timedelta(minutes=10)
-        return options
-    return {"pool": spec.pool} if task_id in _API_TASKS else {}
+        # The loop ends by itself after its window and handover grace; this only stops a task
+        # hung beyond them.
+        grace = live_timing.handover_grace(spec.live_poll_seconds)
+        return live_timing.POLL_WINDOW + grace + timedelta(minutes=10)
+    return EXECUTION_TIMEOUTS[task_id]
+
+
+def _task_options(kind: DagKind, spec: IntegrationSpec, task_id: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"execution_timeout": execution_timeout(spec, task_id)}
+    if kind.live:
+        options["pool"] = spec.live_pool
+    elif task_id in _API_TASKS:
+        options["pool"] = spec.pool
+    return options
 
 
 def build_dag(spec: IntegrationSpec, warehouse: WarehouseSpec, kind: DagKind) -> Any:

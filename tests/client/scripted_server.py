@@ -11,6 +11,7 @@ import contextlib
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,10 @@ class Answer:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
+    # Seconds between single bytes of the body: a server that trickles its answer.
+    trickle_s: float | None = None
+    # False: no Content-Length; the body ends when the connection closes (HTTP/1.0).
+    length: bool = True
 
 
 class Script:
@@ -81,11 +86,22 @@ def serve(script: Script, *, host: str = "127.0.0.1", tls: ssl.SSLContext | None
             payload = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
             self.send_response(answer.status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
+            if answer.length:
+                self.send_header("Content-Length", str(len(payload)))
             for name, value in answer.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            if answer.trickle_s is None:
+                self.wfile.write(payload)
+                return
+            self.wfile.flush()
+            for index in range(len(payload)):
+                try:
+                    self.wfile.write(payload[index : index + 1])
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client gave up and closed the connection
+                time.sleep(answer.trickle_s)
 
         do_GET = do_POST = _serve
 

@@ -188,3 +188,20 @@ def test_parsing_does_no_network_database_variables_or_connections(tmp_path: Pat
     assert report["connects"] == []
     assert report["dags"] == EXPECTED_DAGS
     assert [Path(p).name for p in report["errors"]] == ["acdflow_config_errors.py"]
+
+
+def test_every_task_of_every_dag_has_an_execution_timeout(dagbag: Any) -> None:
+    from acdflow.factory import EXECUTION_TIMEOUTS
+
+    assert sorted(dagbag.dag_ids) == EXPECTED_DAGS
+    for dag_id in EXPECTED_DAGS:
+        for task in dagbag.dags[dag_id].tasks:
+            timeout = task.execution_timeout
+            assert isinstance(timeout, timedelta), f"{dag_id}.{task.task_id} has no execution_timeout"
+            assert timedelta(minutes=1) <= timeout <= timedelta(hours=2), (dag_id, task.task_id, timeout)
+            if task.task_id in EXECUTION_TIMEOUTS:
+                assert timeout == EXECUTION_TIMEOUTS[task.task_id]
+    # The live poll runs 15 minutes plus its handover grace: its timeout must leave it all of that.
+    poll = dagbag.dags["acme_us__live_status"].get_task("poll_live_status")
+    assert poll.execution_timeout >= timedelta(minutes=16)
+    assert dagbag.dags["acme_us__interactions"].get_task("extract").execution_timeout == timedelta(hours=1)

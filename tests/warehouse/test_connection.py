@@ -163,3 +163,65 @@ def test_a_connection_of_another_type_is_refused(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "mysql", "host": "db"}))
     with pytest.raises(RuntimeError, match="must be of type postgres"):
         open_warehouse(conn_id)
+
+
+def _show(conn: Any, name: str) -> str:
+    row = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_sessions_get_bounded_waits_by_default(warehouse_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn_id = _conn_id()
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(_conn_json(warehouse_uri)))
+    with open_warehouse(conn_id) as conn:
+        # The server reports what the session really runs with, not what was asked for.
+        assert _show(conn, "statement_timeout") == "30min"
+        assert _show(conn, "lock_timeout") == "2min"
+        assert _show(conn, "idle_in_transaction_session_timeout") == "10min"
+        params = conn.info.get_parameters()
+        assert params["connect_timeout"] == "10"
+        assert (params["keepalives"], params["keepalives_idle"]) == ("1", "30")
+        assert (params["keepalives_interval"], params["keepalives_count"]) == ("10", "3")
+        assert params["tcp_user_timeout"] == "60000"
+        # A TCP session: keepalives are really on for its socket.
+        assert conn.execute("SELECT inet_server_addr() IS NOT NULL").fetchone() == (True,)
+
+
+def test_the_connection_extra_overrides_every_default(
+    warehouse_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn_id = _conn_id()
+    extra = {
+        "statement_timeout": "5s",
+        "options": "-c lock_timeout=7s -c application_name=mine",
+        "idle_in_transaction_session_timeout": None,
+        "connect_timeout": 3,
+        "keepalives_idle": 45,
+    }
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(_conn_json(warehouse_uri, extra=extra)))
+    with open_warehouse(conn_id) as conn:
+        assert _show(conn, "statement_timeout") == "5s"
+        # The connection's own -c options win over the defaults sent before them.
+        assert _show(conn, "lock_timeout") == "7s"
+        assert _show(conn, "application_name") == "mine"
+        # null: nothing sent, the server's own value (0, no limit) applies.
+        assert _show(conn, "idle_in_transaction_session_timeout") == "0"
+        params = conn.info.get_parameters()
+        assert params["connect_timeout"] == "3"
+        assert params["keepalives_idle"] == "45"
+        assert params["keepalives_count"] == "3"
+
+
+def test_a_socket_host_keeps_the_defaults_harmlessly(
+    socket_server: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    socket_dir, tcp_uri = socket_server
+    conn_id = _conn_id()
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(_conn_json(tcp_uri, host=str(socket_dir)))
+    )
+    with open_warehouse(conn_id) as conn:
+        assert conn.execute("SELECT inet_server_addr()").fetchone() == (None,)
+        assert _show(conn, "lock_timeout") == "2min"
+        assert conn.info.get_parameters()["keepalives"] == "1"

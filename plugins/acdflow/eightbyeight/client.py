@@ -6,9 +6,14 @@ an Airflow connection to it.
 
 Retry policy in one place (:meth:`EightByEightClient._call`):
 
-* 429, 500, 502, 503, 504, timeouts, connection errors/resets, and a 200 whose body is not the
-  JSON the endpoint must return → retried with capped exponential backoff and full jitter, at most
-  ``settings.max_attempts`` attempts, never sooner than ``Retry-After``.
+* 429, 500, 502, 503, 504, timeouts, connection errors/resets, an attempt whose answer is not
+  complete within ``settings.deadline_s`` (connect and every read of the body together), and a 200
+  whose body is not the JSON the endpoint must return → retried with capped exponential backoff and
+  full jitter, at most ``settings.max_attempts`` attempts, never sooner than ``Retry-After``.
+* A body over ``settings.max_response_bytes``, or JSON nested deeper than :data:`MAX_JSON_DEPTH`
+  → :class:`ProtocolError` at once (the same request would bring the same answer). Number literals
+  over :data:`MAX_NUMBER_LITERAL` characters and ``NaN``/``Infinity`` are kept as their text, so
+  the page lands and the transforms quarantine that one row.
 * 401 from a metrics endpoint → the token is discarded, a new one fetched, the request retried
   once; a second 401 is fatal (see docs/8x8-api-notes.md, “Authentication: OAuth client
   credentials”).
@@ -23,15 +28,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from acdflow.eightbyeight.auth import ClientCredentialsAuth, InvalidTokenResponse
 from acdflow.eightbyeight.errors import (
@@ -39,6 +46,7 @@ from acdflow.eightbyeight.errors import (
     AuthenticationError,
     EightByEightError,
     PaginationError,
+    ProtocolError,
     ReportFailedError,
     ReportNotFoundError,
     TenantHeaderError,
@@ -81,6 +89,14 @@ MAX_REALTIME_PAGES = 10_000
 # Detailed paging without an X-Total-Pages header falls back to this guard.
 MAX_DETAILED_PAGES = 100_000
 
+# No 8x8 answer nests more than a few levels; far deeper JSON would overflow the recursion of the
+# JSON readers and writers after the client (the transforms, the warehouse adapter).
+MAX_JSON_DEPTH = 128
+# Longer number literals stay text: int() refuses over 4,300 digits, and no 8x8 metric needs 40.
+MAX_NUMBER_LITERAL = 40
+# Bytes asked of one socket read while streaming a body.
+_READ_CHUNK_BYTES = 256 * 1024
+
 _Expect = Literal["array", "object", "object_or_array"]
 _TRANSPORT_ERRORS = (
     requests.Timeout,
@@ -114,6 +130,15 @@ class DetailedPage:
     page_index: int
     total_elements: int | None
     total_pages: int | None
+
+
+@dataclass(frozen=True)
+class _Received:
+    """One answer, read whole within the attempt's deadline and size cap."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -474,7 +499,7 @@ class EightByEightClient:
             status: int | None = None
             retry_after: float | None = None
             try:
-                response = self._session.request(
+                response = self._receive(
                     method,
                     url,
                     params=list(params) if params is not None else None,
@@ -482,10 +507,9 @@ class EightByEightClient:
                     data=data,
                     headers=headers,
                     auth=basic_auth,
-                    timeout=self.settings.timeout_s,
-                    verify=True,  # TLS verification is never optional
-                    allow_redirects=False,
                 )
+            except _Overdue as exc:
+                problem = str(exc)
             except requests.exceptions.SSLError as exc:
                 # A certificate problem does not heal on retry; verification is never turned off.
                 raise ApiError(
@@ -506,7 +530,7 @@ class EightByEightClient:
             else:
                 status = response.status_code
                 if status == 200:
-                    body, body_problem = _parse_body(response, expect)
+                    body, body_problem = self._parse_body(response, url, expect)
                     if body_problem is None:
                         return _Reply(status=status, headers=response.headers, body=body)
                     problem = f"HTTP 200 with {body_problem}"
@@ -578,9 +602,105 @@ class EightByEightClient:
             self.stats.retries += 1
             self._pause(delay)
 
-    def _raise_fatal(
-        self, response: requests.Response, url: str, *, is_token_call: bool, saw_404: bool
-    ) -> NoReturn:
+    def _receive(self, method: str, url: str, **kwargs: Any) -> _Received:
+        """One attempt: send the request and read the whole answer within ``settings.deadline_s``.
+
+        The body is streamed so that the deadline and ``settings.max_response_bytes`` are checked
+        as it arrives: requests' own timeout bounds each socket read, not the whole answer, so a
+        server sending a byte every few seconds would otherwise never time out. Each read waits
+        at most until the deadline. Raises :class:`_Overdue` when the deadline passes and
+        :class:`ProtocolError` for a body over the cap.
+        """
+        settings = self.settings
+        deadline = time.monotonic() + settings.deadline_s
+        per_read = min(settings.timeout_s, settings.deadline_s)
+        response = self._session.request(
+            method,
+            url,
+            timeout=(per_read, per_read),
+            verify=True,  # TLS verification is never optional
+            allow_redirects=False,
+            stream=True,
+            **kwargs,
+        )
+        try:
+            content = self._read_body(response, url, deadline=deadline)
+        except BaseException:
+            response.close()  # unread data: the connection cannot go back to the pool
+            raise
+        return _Received(status_code=response.status_code, headers=response.headers, content=content)
+
+    def _read_body(self, response: requests.Response, url: str, *, deadline: float) -> bytes:
+        limit = self.settings.max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(f"declares {int(declared)} bytes", url)
+        raw = response.raw
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Overdue(self.settings.deadline_s, size)
+            _limit_next_read(raw, min(self.settings.timeout_s, remaining))
+            try:
+                # read1 returns whatever one socket read brings, so the deadline is checked between
+                # small reads, not after a large block that a trickling server never completes.
+                chunk = raw.read1(_READ_CHUNK_BYTES, decode_content=True)
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                if time.monotonic() >= deadline:
+                    raise _Overdue(self.settings.deadline_s, size) from exc
+                raise requests.exceptions.ReadTimeout(exc) from exc
+            except urllib3.exceptions.DecodeError as exc:
+                raise requests.exceptions.ContentDecodingError(exc) from exc
+            except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError) as exc:
+                raise requests.exceptions.ChunkedEncodingError(exc) from exc
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(f"sent more than {limit} bytes", url)
+            chunks.append(chunk)
+
+    def _too_large(self, what: str, url: str) -> ProtocolError:
+        limit = self.settings.max_response_bytes
+        return ProtocolError(
+            f"the response {what}, over the {limit} byte cap (max_response_bytes); "
+            "a page of 8x8 data is far smaller, so the answer is not read",
+            status=None,
+            **self._where(url),
+        )
+
+    def _parse_body(self, response: _Received, url: str, expect: _Expect) -> tuple[Any, str | None]:
+        """The JSON body, or a description of why it is not what the endpoint must return.
+
+        A 200 with an empty or non-JSON body (a proxy's HTML page, a truncated transfer) is treated
+        as transient: the same request usually succeeds, and a page silently read as "no rows"
+        would end pagination early and load partial data. JSON nested deeper than
+        :data:`MAX_JSON_DEPTH` raises :class:`ProtocolError`: no 8x8 answer is, and deeper data
+        would overflow the recursion of every JSON reader and writer after this one.
+        """
+        if not response.content:
+            return None, "an empty body"
+        try:
+            body = loads_json(response.content)
+        except _TooDeep:
+            raise ProtocolError(
+                f"response nested deeper than {MAX_JSON_DEPTH} levels; refusing to read it",
+                status=response.status_code,
+                **self._where(url),
+            ) from None
+        except ValueError:
+            return None, "a body that is not JSON"
+        if expect == "array" and not isinstance(body, list):
+            return None, f"a JSON {type(body).__name__} where an array was expected"
+        if expect == "object" and not isinstance(body, dict):
+            return None, f"a JSON {type(body).__name__} where an object was expected"
+        if expect == "object_or_array" and not isinstance(body, dict | list):
+            return None, f"a JSON {type(body).__name__} where an object was expected"
+        return body, None
+
+    def _raise_fatal(self, response: _Received, url: str, *, is_token_call: bool, saw_404: bool) -> NoReturn:
         status = response.status_code
         quoted = self._quoted(response)
         where = self._where(url)
@@ -655,7 +775,7 @@ class EightByEightClient:
             text = text.replace(secret, "***")
         return text
 
-    def _quoted(self, response: requests.Response) -> str:
+    def _quoted(self, response: _Received) -> str:
         text = _display_text(response)
         return f" (8x8 said: {self._scrub(text)})" if text else ""
 
@@ -704,33 +824,11 @@ def _check_page_size(page_size: int) -> None:
         raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
 
 
-def _parse_body(response: requests.Response, expect: _Expect) -> tuple[Any, str | None]:
-    """The JSON body, or a description of why it is not what the endpoint must return.
-
-    A 200 with an empty or non-JSON body (a proxy's HTML page, a truncated transfer) is treated
-    as transient: the same request usually succeeds, and a page silently read as "no rows" would
-    end pagination early and load partial data.
-    """
-    if not response.content:
-        return None, "an empty body"
-    try:
-        body = response.json()
-    except ValueError:
-        return None, "a body that is not JSON"
-    if expect == "array" and not isinstance(body, list):
-        return None, f"a JSON {type(body).__name__} where an array was expected"
-    if expect == "object" and not isinstance(body, dict):
-        return None, f"a JSON {type(body).__name__} where an object was expected"
-    if expect == "object_or_array" and not isinstance(body, dict | list):
-        return None, f"a JSON {type(body).__name__} where an object was expected"
-    return body, None
-
-
-def _display_text(response: requests.Response) -> str:
+def _display_text(response: _Received) -> str:
     """A short human text from an error body, for messages only (never for decisions)."""
     try:
-        body = json.loads(response.content) if response.content else None
-    except ValueError:
+        body = loads_json(response.content) if response.content else None
+    except (ValueError, _TooDeep):
         body = None
     text: Any = None
     if isinstance(body, dict):
@@ -744,3 +842,77 @@ def _display_text(response: requests.Response) -> str:
         return ""
     flat: str = " ".join(text.split())
     return flat[:200] + ("..." if len(flat) > 200 else "")
+
+
+class _Overdue(Exception):
+    """One attempt passed its deadline before the whole answer arrived (retried like a timeout)."""
+
+    def __init__(self, deadline_s: float, received: int) -> None:
+        super().__init__(
+            f"no complete answer within the {deadline_s:g} s deadline ({received} body bytes received)"
+        )
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _limit_next_read(raw: Any, seconds: float) -> None:
+    """Make the next socket read wait at most ``seconds`` (urllib3 fixed it when the request began)."""
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def _number(literal: str, convert: Callable[[str], int | float]) -> int | float | str:
+    if len(literal) > MAX_NUMBER_LITERAL:
+        return literal
+    value = convert(literal)
+    if isinstance(value, float) and not math.isfinite(value):
+        return literal  # 1e999: no float holds it, and jsonb refuses Infinity
+    return value
+
+
+def _int(literal: str) -> int | float | str:
+    return _number(literal, int)
+
+
+def _float(literal: str) -> int | float | str:
+    return _number(literal, float)
+
+
+def _constant(literal: str) -> str:
+    # Python reads NaN and Infinity as floats that jsonb refuses; as text the row lands, and the
+    # transforms quarantine it as "not a number".
+    return literal
+
+
+def loads_json(content: bytes | str) -> Any:
+    """JSON as 8x8 data is landed: number literals longer than :data:`MAX_NUMBER_LITERAL`
+    characters, out-of-range floats and ``NaN``/``Infinity`` stay the literal's text (a ``str``),
+    so one absurd value costs its row, not its page. Raises :class:`_TooDeep` for JSON nested
+    deeper than :data:`MAX_JSON_DEPTH`, and ValueError for anything that is not JSON."""
+    try:
+        value = json.loads(content, parse_int=_int, parse_float=_float, parse_constant=_constant)
+    except RecursionError:
+        raise _TooDeep from None
+    if _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise _TooDeep
+    return value
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    # Iterative: a recursive walk would hit the very limit this guards.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

@@ -154,3 +154,8 @@ class ReportFailedError(EightByEightError):
 
 class PaginationError(EightByEightError):
     """Pages disagree with the totals 8x8 announced, a cursor repeats, or the loop guard tripped."""
+
+
+class ProtocolError(ApiError):
+    """8x8 answered something the client refuses to read: a body larger than the configured cap,
+    or JSON nested deeper than any 8x8 answer is. Retrying the same request would not help."""

@@ -55,7 +55,13 @@ class EightByEightSettings:
     tenant_id: str | None = None
     base_url: str | None = None
     integration: str | None = None
+    # Longest wait for one socket operation (connect, or one read).
     timeout_s: float = 30.0
+    # Longest one attempt may take in all, connect and every read of the body included: a server
+    # that trickles its answer cannot hold a task (and the integration's API pool slot) for long.
+    deadline_s: float = 120.0
+    # Largest body accepted; a 1,000-row page is a few MiB.
+    max_response_bytes: int = 64 * 1024 * 1024
     max_attempts: int = 5
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
@@ -109,10 +115,21 @@ def _problems(settings: EightByEightSettings) -> list[tuple[str, str]]:
         url_problem = base_url_problem(settings.base_url)
         if url_problem:
             problems.append(("base_url", url_problem))
-    for name in ("timeout_s", "backoff_base_s", "backoff_cap_s"):
+    for name in ("timeout_s", "deadline_s", "backoff_base_s", "backoff_cap_s"):
         value = getattr(settings, name)
         if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
             problems.append((name, f"{name} must be a positive number of seconds, got {value!r}"))
+    if (
+        not isinstance(settings.max_response_bytes, int)
+        or isinstance(settings.max_response_bytes, bool)
+        or settings.max_response_bytes < 1
+    ):
+        problems.append(
+            (
+                "max_response_bytes",
+                f"max_response_bytes must be an integer >= 1, got {settings.max_response_bytes!r}",
+            )
+        )
     if not isinstance(settings.max_attempts, int) or settings.max_attempts < 1:
         problems.append(
             ("max_attempts", f"max_attempts must be an integer >= 1, got {settings.max_attempts!r}")

@@ -151,7 +151,8 @@ def wait_for_report(step: Step) -> dict[str, Any]:
 
 
 def extract(step: Step) -> dict[str, Any]:
-    """Page through the report into ``raw_report_pages`` (one transaction: all pages or none)."""
+    """Page through the report into ``raw_report_pages``, each page committed on its own: no
+    transaction stays open across 8x8's paging and backoff (see :func:`store.land_pages`)."""
     report_kind = str(step.upstream("trigger_report")["report_type"])
     report_id = int(step.upstream("wait_for_report")["report_id"])
     client = step.client()

@@ -62,12 +62,13 @@ def database_now(conn: Connection, schema: str) -> datetime:
 
 
 def check_staged(*, report_id: int, staged: int, expected: int | None) -> None:
-    """Fail the load, before anything is published, when rows ``transform`` staged are missing."""
+    """Fail a step that reads staged rows, before it publishes or validates anything, when rows
+    ``transform`` staged are missing."""
     if expected is not None and staged != expected:
         raise TransientRowsLostError(
             f"report {report_id}: transform staged {expected} rows, the warehouse holds {staged}"
-            " (staging is not crash-safe: a database restart or failover empties it); clear"
-            " extract and the tasks after it to read the report again"
+            " (staging is not crash-safe, so a database restart or failover empties it, and it is"
+            " pruned after two days); clear extract and the tasks after it to read the report again"
         )
 
 
@@ -139,27 +140,45 @@ def land_pages(
     report_id: int,
     pages: Iterable[Sequence[Mapping[str, Any]]],
 ) -> LandedReport:
-    """Replace the landed pages of one report with ``pages`` (streamed; one transaction)."""
+    """Replace the landed pages of one report with ``pages`` (streamed), one short transaction each.
+
+    ``pages`` is fetched over HTTP while this runs, and 8x8 may be slow or back off for minutes: no
+    transaction stays open meanwhile (it would pin a snapshot, hold locks and be ended by
+    ``idle_in_transaction_session_timeout``). The old pages are cleared first, then every page commits
+    as it arrives. Pages of a run that fails half way are cleared when the failure is not the
+    warehouse's own; a retry clears them anyway, and ``transform`` checks it finds exactly the rows
+    ``extract`` reported.
+    """
+    clear = render("reports/extract.clear.sql", schema)
     insert = render("reports/extract.sql", schema)
     key = {"integration": integration, "report_id": report_id}
     page_count = 0
     row_count = 0
     with conn.transaction():
-        conn.execute(render("reports/extract.clear.sql", schema), key)
+        conn.execute(clear, key)
+    try:
         for index, rows in enumerate(pages):
             body = Jsonb(None, dumps=_ConstantJson(storable_json(rows)))
-            conn.execute(
-                insert,
-                {
-                    **key,
-                    "report_kind": report_kind,
-                    "page_index": index,
-                    "row_count": len(rows),
-                    "body": body,
-                },
-            )
+            with conn.transaction():
+                conn.execute(
+                    insert,
+                    {
+                        **key,
+                        "report_kind": report_kind,
+                        "page_index": index,
+                        "row_count": len(rows),
+                        "body": body,
+                    },
+                )
             page_count += 1
             row_count += len(rows)
+    except Exception as exc:
+        # Only over a healthy session: after a warehouse error the cleanup could fail or wait too.
+        healthy = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if healthy and not isinstance(exc, psycopg.Error):
+            with conn.transaction():
+                conn.execute(clear, key)
+        raise
     return LandedReport(page_count, row_count)
 
 
