@@ -11,7 +11,7 @@ import inspect
 from datetime import UTC, datetime
 from pathlib import Path
 
-from acdflow import factory
+from acdflow import factory, maintenance
 from acdflow.config import ConfigResult, IntegrationSpec, WarehouseSpec
 from acdflow.operators import StepOperator
 from acdflow.pipeline.steps import Step
@@ -45,8 +45,13 @@ def test_every_task_runs_the_function_named_like_it_in_its_kind_module() -> None
 
 def test_sql_files_are_named_after_a_task_of_their_kind() -> None:
     tasks = {(kind.name, task) for kind in factory.KINDS for task in kind.tasks}
-    # Statements shared by every report DAG live under reports/, the run log under steps/.
-    shared = {("reports", task) for task in factory.KINDS[0].tasks} | {("steps", "load_runs")}
+    tasks |= {("maintenance", prune.task_id) for prune in maintenance.PRUNES}
+    # Statements shared by every report DAG live under reports/; the run log and the warehouse's
+    # clock, which every kind of step uses, under steps/.
+    shared = {("reports", task) for task in factory.KINDS[0].tasks} | {
+        ("steps", "load_runs"),
+        ("steps", "clock"),
+    }
     root = sql_dir()
     named = [p for p in root.glob("*/*.sql") if p.parent.name not in {"migrations", "roles", "quality"}]
     assert named, f"no SQL files under {root}"

@@ -139,7 +139,7 @@ def test_a_load_whose_staged_rows_are_gone_publishes_nothing(warehouse_uri: str,
         # What a database restart does to the staging table (it keeps no write-ahead log).
         conn.execute(sql.SQL("TRUNCATE {}.stg_interactions").format(sql.Identifier(fresh_schema)))
         with pytest.raises(
-            store.TransientRowsLostError, match="transform staged 1 rows, the warehouse holds 0"
+            store.TransientRowsLostError, match="transform staged 1 rows, the warehouse holds 0 "
         ):
             store.publish_interactions(
                 conn, fresh_schema, integration="acme", report_id=1, interval_start=T0, expected_staged=1

@@ -26,11 +26,12 @@ CREATE TABLE IF NOT EXISTS {schema}.report_coverage (
     PRIMARY KEY (integration, report_kind)
 );
 
--- Landed pages and staged rows live for minutes and are re-read from 8x8 by a re-run, so they
--- need no write-ahead log: that log was most of the warehouse's writes, since every run re-reads
--- its look-back. After a crash or a failover these tables are empty; transform and load notice
--- the missing rows and fail with a clear error instead of publishing less. Staged status events
--- stay logged: check_time_drift re-validates them for two days.
+-- Landed pages and staged rows are transient and a re-run reads them from 8x8 again, so they need
+-- no write-ahead log: that log was most of the warehouse's writes, since every run re-reads its
+-- look-back. After a crash or a failover these tables are empty; transform, load and
+-- check_time_drift notice the missing rows and fail with a clear error instead of publishing or
+-- validating less.
 ALTER TABLE {schema}.raw_report_pages SET UNLOGGED;
 ALTER TABLE {schema}.stg_interactions SET UNLOGGED;
+ALTER TABLE {schema}.stg_status_events SET UNLOGGED;
 ALTER TABLE {schema}.stg_rejected_rows SET UNLOGGED;

@@ -105,7 +105,6 @@ class HistoryPublish:
     staged: int
     changed: int
     relinked: int
-    provisional_changed: int
     rejected_new: int
 
 
@@ -147,7 +146,6 @@ def publish_history(
                 {**params, "window_start": window[0], "window_end": window[1]},
             )
         relinked = conn.execute(render("agent_status/load.relink.sql", schema), params).rowcount
-        judged = conn.execute(render("agent_status/load.provisional.sql", schema), params).rowcount
         rejected_new = publish_rejected(
             conn, schema, params, source="agent_status", interval_start=interval_start
         )
@@ -155,7 +153,6 @@ def publish_history(
         staged=staged,
         changed=max(changed, 0),
         relinked=max(relinked, 0),
-        provisional_changed=max(judged, 0),
         rejected_new=rejected_new,
     )
 

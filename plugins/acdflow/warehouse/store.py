@@ -56,7 +56,7 @@ class TransientRowsLostError(RuntimeError):
 
 def database_now(conn: Connection, schema: str) -> datetime:
     """The warehouse's clock: the one clock every worker shares."""
-    row = conn.execute(render("reports/now.sql", schema)).fetchone()
+    row = conn.execute(render("steps/clock.sql", schema)).fetchone()
     assert row is not None
     return row[0]  # type: ignore[no-any-return]
 
