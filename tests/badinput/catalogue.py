@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from acdflow.eightbyeight import ApiError, PaginationError
@@ -97,7 +98,37 @@ CATEGORIES = (
     "empty body with 200",
     "headers disagree with body",
     "repeating cursor or page",
+    "text too long for an index",
+    "timestamp far from the report window",
+    "implausible handling time",
+    "number out of range",
 )
+
+
+class NumberLiteral(str):
+    """A JSON number literal served bare (``NaN``, 5 000 digits); its text is what lands.
+
+    ``json.dumps`` cannot write such a literal, so the test serving the page writes it unquoted;
+    the client keeps over-long and non-finite literals as their text, which is this string.
+    """
+
+
+def number_literals(value: Any) -> list[NumberLiteral]:
+    """Every :class:`NumberLiteral` inside ``value``."""
+    if isinstance(value, NumberLiteral):
+        return [value]
+    if isinstance(value, Mapping):
+        return [n for v in value.values() for n in number_literals(v)]
+    if isinstance(value, list | tuple):
+        return [n for v in value for n in number_literals(v)]
+    return []
+
+
+HUGE_NUMBER = NumberLiteral("9" * 5000)
+NAN = NumberLiteral("NaN")
+INFINITY = NumberLiteral("-Infinity")
+TOO_BIG_FLOAT = NumberLiteral("1e999")
+THREE_KB = 3 * 1024
 
 
 # ---- valid neighbours -----------------------------------------------------------------------
@@ -199,6 +230,19 @@ def with_durations(value: Any) -> dict[str, Any]:
 
 
 _AHT_FROM_TIMESTAMPS = Loaded("durations are not read", {"handled": True, "handling_ms": 360_000})
+
+# The report window is 17:00-17:15 UTC (tests/badinput/harness.py): interaction times may lie from
+# 2025-11-16T17:00Z to 2025-11-26T17:15Z, status-change times from 2025-11-16T17:00Z to 2025-11-20T17:15Z.
+_BEFORE = "is more than 2 days before the report window"
+_AFTER_INTERACTION = "is more than 8 days after the report window"
+_AFTER_STATUS = "is more than 2 days after the report window"
+_OFFER = "participants[0].participantOfferActionTime"
+_WRAP_UP = "participants[0].participantWrapUpEndTime"
+
+# Offered 2025-11-17T09:00-08:00 (a day before the window: plausible), wrap-up ended
+# 2025-11-18T09:06-08:00: 24 h 6 min of handling, more than any real call.
+_HANDLED_FOR_A_DAY = suspect(participants=[participant(offer_action="2025-11-17T09:00:00.000-08:00")])
+_NO_PLAUSIBLE_AHT = Loaded("counts in volume, no handling time", {"handled": True, "handling_ms": None})
 
 I: Report = "interactions"  # noqa: E741 - short tags keep the table readable
 S: Report = "agent_status"
@@ -375,7 +419,117 @@ ROW_CASES: tuple[RowCase, ...] = (
             Quarantined("agentId is not a string (got int)")),
     RowCase("status-row-shape", "not a JSON row or element", S, (row({"agentId": "agX"}) | {"items": "x"},),
             Quarantined("items is not a list (got str)")),
+    # -- text no PostgreSQL index can hold (an index entry must fit in about 2704 bytes)
+    RowCase("interactionId-3kb", "text too long for an index", I, (suspect(interactionId="i" * THREE_KB),),
+            Quarantined("interactionId longer than 256 characters")),
+    RowCase("queueName-3kb", "text too long for an index", I, (suspect(queueName="Q" * THREE_KB),),
+            Quarantined("queueName longer than 512 characters")),
+    RowCase("queueName-3kb-multibyte", "text too long for an index", I, (suspect(queueName="😀" * 513),),
+            Quarantined("queueName longer than 512 characters")),
+    RowCase("queueName-at-the-limit", "text too long for an index", I, (suspect(queueName="😀" * 512),),
+            Loaded("512 four-byte characters fit the interval_aht key", {"queue_name": "😀" * 512})),
+    RowCase("queueId-3kb", "text too long for an index", I, (suspect(queueId="q" * THREE_KB),),
+            Quarantined("queueId longer than 256 characters")),
+    RowCase("label-3kb", "text too long for an index", I,
+            (suspect(interactionLabels=["Handled", "L" * THREE_KB]),),
+            Quarantined("an interaction label longer than 512 characters")),
+    RowCase("status-agentId-3kb", "text too long for an index", S, (suspect_status(agentId="a" * THREE_KB),),
+            Quarantined("agentId longer than 256 characters")),
+    RowCase("status-at-the-limit", "text too long for an index", S,
+            (suspect_status(agent="😀" * 512, status="😀" * 128, statusCode="😀" * 128),),
+            Loaded("128 four-byte characters each fit the live-log key",
+                   {"agent_name": "😀" * 512, "status_name": "😀" * 128 + " (" + "😀" * 128 + ")"})),
+    RowCase("status-agent-name-3kb", "text too long for an index", S, (suspect_status(agent="N" * THREE_KB),),
+            Quarantined("agent longer than 512 characters")),
+    RowCase("status-status-3kb", "text too long for an index", S, (suspect_status(status="S" * THREE_KB),),
+            Quarantined("status longer than 128 characters")),
+    RowCase("status-code-3kb", "text too long for an index", S, (suspect_status(statusCode="C" * THREE_KB),),
+            Quarantined("statusCode longer than 128 characters")),
+    # -- times no report for a 15-minute window can carry
+    RowCase("participant-times-year-1", "timestamp far from the report window", I,
+            (suspect(participants=[participant(offer_action="0001-01-01T00:00:00.000Z",
+                                               handling_end="0001-01-01T00:05:00.000Z",
+                                               wrap_up_end="0001-01-01T00:06:00.000Z")]),),
+            Quarantined(f"{_OFFER} 0001-01-01T00:00:00+00:00 {_BEFORE}")),
+    RowCase("participant-times-year-9999", "timestamp far from the report window", I,
+            (suspect(participants=[participant(offer_action="9999-12-31T23:50:00.000Z",
+                                               handling_end="9999-12-31T23:55:00.000Z",
+                                               wrap_up_end="9999-12-31T23:59:59.999Z")]),),
+            Quarantined(f"{_OFFER} 9999-12-31T23:50:00+00:00 {_AFTER_INTERACTION}")),
+    RowCase("wrap-up-end-year-9999", "timestamp far from the report window", I,
+            (suspect(participants=[participant(wrap_up_end="9999-12-31T23:59:59.999Z")]),),
+            Quarantined(f"{_WRAP_UP} 9999-12-31T23:59:59.999000+00:00 {_AFTER_INTERACTION}")),
+    RowCase("offer-time-epoch-0", "timestamp far from the report window", I,
+            (suspect(participants=[participant(offer_action="1970-01-01T00:00:00.000Z")]),),
+            Quarantined(f"{_OFFER} 1970-01-01T00:00:00+00:00 {_BEFORE}")),
+    RowCase("queueTime-year-1", "timestamp far from the report window", I,
+            (suspect(queueTime="0001-01-01T00:00:00.000Z"),),
+            Quarantined(f"queueTime 0001-01-01T00:00:00+00:00 {_BEFORE}")),
+    RowCase("created-time-epoch-0", "timestamp far from the report window", I,
+            (suspect(time="1970-01-01T00:00:00.000Z"),),
+            Quarantined(f"time 1970-01-01T00:00:00+00:00 {_BEFORE}")),
+    RowCase("finishedTime-year-9999", "timestamp far from the report window", I,
+            (suspect(finishedTime={"value": "9999-12-31T23:59:59.000Z", "ongoing": False}),),
+            Quarantined(f"finishedTime 9999-12-31T23:59:59+00:00 {_AFTER_INTERACTION}")),
+    RowCase("finished-a-week-later", "timestamp far from the report window", I,
+            (suspect(finishedTime={"value": "2025-11-25T09:05:00.000-08:00", "ongoing": False}),),
+            Loaded("an interaction may finish days after it was queued",
+                   {"finished_time": utc(2025, 11, 25, 17, 5), "handling_ms": 360_000})),
+    RowCase("status-time-year-9999", "timestamp far from the report window", S,
+            (suspect_status(time="9999-06-30T00:00:00.000-08:00"),),
+            Quarantined(f"time 9999-06-30T08:00:00+00:00 {_AFTER_STATUS}")),
+    RowCase("status-time-year-1", "timestamp far from the report window", S,
+            (suspect_status(time="0001-01-01T00:00:00.000Z"),),
+            Quarantined(f"time 0001-01-01T00:00:00+00:00 {_BEFORE}")),
+    RowCase("status-time-epoch-0", "timestamp far from the report window", S,
+            (suspect_status(time="1970-01-01T00:00:00.000Z"),),
+            Quarantined(f"time 1970-01-01T00:00:00+00:00 {_BEFORE}")),
+    # 09:07 local written with +14:00 instead of -08:00: 22 h early, still loaded for the drift checks.
+    RowCase("status-time-offset-quirk", "timestamp far from the report window", S,
+            (suspect_status(time="2025-11-18T09:07:00.000+14:00"),),
+            Loaded("a wrong tenant offset (up to 14 h) stays visible to the drift checks",
+                   {"start_time": utc(2025, 11, 17, 19, 7), "observed_offset_minutes": 14 * 60})),
+    # -- handling times no real call has
+    RowCase("handling-time-over-a-day", "implausible handling time", I, (_HANDLED_FOR_A_DAY,),
+            _NO_PLAUSIBLE_AHT),
+    # -- numbers no float or id can be: the client keeps such literals as their text
+    RowCase("queueId-5000-digit-number", "number out of range", I, (suspect(queueId=HUGE_NUMBER),),
+            Quarantined("queueId longer than 256 characters")),
+    RowCase("transactionId-5000-digit-number", "number out of range", I,
+            (suspect(transactionId=HUGE_NUMBER),), Quarantined("transactionId longer than 256 characters")),
+    RowCase("durations-huge-nan-infinite", "number out of range", I,
+            (suspect(queueWaitDuration=HUGE_NUMBER, interactionDuration=NAN,
+                     participants=[participant(participantHandlingDuration=INFINITY,
+                                               participantWrapUpDuration=TOO_BIG_FLOAT)]),),
+            _AHT_FROM_TIMESTAMPS),
+    RowCase("status-agentId-5000-digit-number", "number out of range", S,
+            (suspect_status(agentId=HUGE_NUMBER),), Quarantined("agentId longer than 256 characters")),
 )  # fmt: skip
+
+# Categories whose cases also check the interval's AHT against ground truth (test_catalogue.py).
+AHT_CATEGORIES = (
+    "text too long for an index",
+    "timestamp far from the report window",
+    "implausible handling time",
+    "number out of range",
+)
+# The handling times each loaded interaction contributes, worked out from participant timestamps:
+# valid-a (queued 16:59:58Z, interval 16:45) accepted 09:00:00, wrap-up ended 09:06:00 PST: 360 000 ms;
+# valid-b (chat, 17:01Z, interval 17:00) accepted 09:01:10, handling ended 09:03:10 PST: 120 000 ms.
+# Keys: (interval start, queue name, channel).
+VALID_AHT: dict[tuple[datetime, str, str], list[int]] = {
+    (utc(2025, 11, 18, 16, 45), "Support EN", "call"): [360_000],
+    (utc(2025, 11, 18, 17, 0), "Support EN", "chat"): [120_000],
+}
+# What the suspect adds where it loads with a handling time (queued 16:59:58Z like valid-a,
+# accepted 09:00:00, wrap-up ended 09:06:00 PST).
+SUSPECT_AHT: dict[str, tuple[tuple[datetime, str, str], int]] = {
+    "queueName-at-the-limit": ((utc(2025, 11, 18, 16, 45), "😀" * 512, "call"), 360_000),
+    "finished-a-week-later": ((utc(2025, 11, 18, 16, 45), "Support EN", "call"), 360_000),
+    "durations-huge-nan-infinite": ((utc(2025, 11, 18, 16, 45), "Support EN", "call"), 360_000),
+}
+# Handled interactions loaded without a handling time, by the reason the transform summary gives.
+AHT_EXCLUDED: dict[str, dict[str, int]] = {"handling-time-over-a-day": {"implausible_handling_time": 1}}
 
 
 # ---- realtime /agents elements --------------------------------------------------------------

@@ -35,6 +35,8 @@ from tests.client.scripted_server import Script, serve
 
 # The data interval the runs import: 2025-11-18 17:00-17:15 UTC (09:00 in Los Angeles).
 INTERVAL_START = datetime(2025, 11, 18, 17, 0, tzinfo=UTC)
+# The UTC window the scripted report answers for, as trigger_report hands it on.
+REPORT_WINDOW = (INTERVAL_START, INTERVAL_START + timedelta(minutes=15))
 CLIENT_SECRET = "harness-secret-0042"
 MAX_ATTEMPTS = 3
 
@@ -110,7 +112,12 @@ class Pipeline:
     def _import(self, report_type: str, steps: Any, report_id: int) -> dict[str, dict[str, Any]]:
         kind = "interactions" if report_type == INTERACTION_REPORT else "agent_status"
         results: dict[str, dict[str, Any]] = {
-            "trigger_report": {"report_id": report_id, "report_type": report_type},
+            "trigger_report": {
+                "report_id": report_id,
+                "report_type": report_type,
+                "window_start": REPORT_WINDOW[0].isoformat(),
+                "window_end": REPORT_WINDOW[1].isoformat(),
+            },
             "wait_for_report": {"report_id": report_id},
         }
         step = self.step(kind, results)

@@ -11,18 +11,23 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
 
 from acdflow.eightbyeight import ApiError
 from tests.badinput.catalogue import (
+    AHT_CATEGORIES,
+    AHT_EXCLUDED,
     CATEGORIES,
     HTTP_CASES,
     HTTP_ROW_IDS,
     LIVE_CASES,
     LIVE_START,
     ROW_CASES,
+    SUSPECT_AHT,
+    VALID_AHT,
     VALID_INTERACTION_A,
     VALID_INTERACTION_B,
     VALID_INTERACTION_IDS,
@@ -39,6 +44,7 @@ from tests.badinput.catalogue import (
     Skipped,
     honest_agent_pages,
     honest_interaction_pages,
+    number_literals,
     suspect,
 )
 from tests.badinput.harness import Pipeline, module_schema, scripted_pipeline
@@ -103,10 +109,26 @@ def _row(pipeline: Pipeline, table: str, key: str, value: str, columns: list[str
     return dict(zip(columns, rows[0], strict=True))
 
 
+def _served(pages: list[list[Any]]) -> list[Answer]:
+    """The report's pages as 8x8 would send them, number literals written bare (unquoted)."""
+    answers = report_pages(pages)
+    literals = {str(n) for n in number_literals(pages)}
+    if not literals:
+        return answers
+    bare = []
+    for answer in answers:
+        payload = json.dumps(answer.body)
+        for literal in literals:
+            payload = payload.replace(json.dumps(literal), literal)
+        assert all(json.dumps(literal) not in payload for literal in literals)
+        bare.append(Answer(answer.status, answer.body, answer.headers, payload.encode()))
+    return bare
+
+
 def _import(case: RowCase, pipeline: Pipeline, script: Script) -> tuple[dict[str, dict[str, Any]], int]:
     """Serve the case's report and run its DAG's steps; returns the step summaries and rows served."""
     pages = case.report_pages()
-    script.add(data_path(REPORT_ID), *report_pages(pages))
+    script.add(data_path(REPORT_ID), *_served(pages))
     run = pipeline.import_interactions if case.report == "interactions" else pipeline.import_agent_status
     result = run(REPORT_ID)
     served = sum(len(p) for p in pages)
@@ -125,6 +147,30 @@ def _check_quarantine(case: RowCase, pipeline: Pipeline, result: dict[str, dict[
         assert rejected == 0
     duplicates = case.outcome.count if isinstance(case.outcome, Duplicate) else 0
     assert result["transform"]["duplicates"] == duplicates
+
+
+def _check_interval_aht(case: RowCase, pipeline: Pipeline, result: dict[str, dict[str, Any]]) -> None:
+    """Every interval_aht row equals what the loaded rows' participant timestamps give, worked out
+    here: the bad row costs at most its own handling time, and nothing overflowed on the way."""
+    groups = {key: list(times) for key, times in VALID_AHT.items()}
+    if case.id in SUSPECT_AHT:
+        key, handling_ms = SUSPECT_AHT[case.id]
+        groups.setdefault(key, []).append(handling_ms)
+    expected = {
+        key: (len(times), sum(times), (Decimal(sum(times)) / len(times) / 1000).quantize(
+            Decimal("0.001"), rounding=ROUND_HALF_UP))
+        for key, times in groups.items()
+    }  # fmt: skip
+    actual = {
+        (r[0], r[1], r[2]): (r[3], r[4], r[5])
+        for r in pipeline.query(
+            "SELECT interval_start, queue_name, channel, handled_count, handling_ms_sum, aht_seconds"
+            " FROM {schema}.interval_aht WHERE integration = %s",
+            pipeline.integration,
+        )
+    }
+    assert actual == expected
+    assert result["transform"]["aht_excluded"] == AHT_EXCLUDED.get(case.id, {})
 
 
 @pytest.mark.parametrize("case", [c for c in ROW_CASES if c.report == "interactions"], ids=lambda c: c.id)
@@ -157,6 +203,8 @@ def test_interaction_row(case: RowCase, scripted: tuple[Pipeline, Script]) -> No
     ) == [(utc(2025, 11, 18, 17, 0), 1, 120_000)]
     _check_quarantine(case, pipeline, result)
     assert t["filtered"] == ({outcome.reason: 1} if isinstance(outcome, Filtered) else {})
+    if case.category in AHT_CATEGORIES:
+        _check_interval_aht(case, pipeline, result)
     if isinstance(outcome, Loaded):
         columns = list(outcome.columns)
         assert _row(pipeline, "interactions", "interaction_id", "suspect", columns) == dict(outcome.columns)

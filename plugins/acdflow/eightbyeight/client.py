@@ -883,7 +883,7 @@ def _float(literal: str) -> int | float | str:
 
 def _constant(literal: str) -> str:
     # Python reads NaN and Infinity as floats that jsonb refuses; as text the row lands, and the
-    # transforms quarantine it as "not a number".
+    # transforms judge it like any other value of the wrong type.
     return literal
 
 

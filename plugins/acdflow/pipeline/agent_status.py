@@ -53,8 +53,13 @@ def trigger_report(step: Step) -> dict[str, Any]:
 def transform(step: Step) -> dict[str, Any]:
     from acdflow.transform.agent_status import status_name, transform_status_events
 
+    triggered = step.upstream("trigger_report")
     with reports.landed_report(step) as landed:
-        batch = transform_status_events(landed.rows)
+        batch = transform_status_events(
+            landed.rows,
+            window_start=datetime.fromisoformat(triggered["window_start"]),
+            window_end=datetime.fromisoformat(triggered["window_end"]),
+        )
         events, collapsed = wh.collapse_same_instant(
             wh.StagedEvent(
                 agent_id=e.agent_id,
@@ -95,7 +100,6 @@ def load(step: Step) -> dict[str, Any]:
         "rows_loaded": result.staged,
         "rows_changed": result.changed,
         "end_times_linked": result.relinked,
-        "provisional_changed": result.provisional_changed,
         "rejected_new": result.rejected_new,
     }
     log.info("published status report %s: %s", report_id, summary)
@@ -119,6 +123,7 @@ def check_time_drift(step: Step) -> dict[str, Any]:
     # correction the import believes it asked for [start, end), and that is what drift is judged by.
     window = request_window(start, end, timezone, correct_quirk=True)
     requested = (window.covers_start, window.covers_end) if spec.correct_time_quirk else (start, end)
+    staged = int(step.upstream("transform")["events"])
     with step.connect() as conn:
         observations = [
             StatusEventObservation(agent_id=a, status=s, time_utc=t, observed_offset_minutes=o)
@@ -126,6 +131,7 @@ def check_time_drift(step: Step) -> dict[str, Any]:
                 conn, warehouse.schema, integration=spec.name, report_id=report_id
             )
         ]
+        store.check_staged(report_id=report_id, staged=len(observations), expected=staged)
         pairs = [
             LiveHistoryPair(agent_id=a, status_name=n, live_start_utc=live, history_start_utc=hist)
             for a, n, live, hist in wh.live_history_pairs(

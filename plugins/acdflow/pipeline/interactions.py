@@ -78,8 +78,13 @@ def trigger_report(step: Step) -> dict[str, Any]:
 def transform(step: Step) -> dict[str, Any]:
     from acdflow.transform.interactions import transform_interactions
 
+    triggered = step.upstream("trigger_report")
     with reports.landed_report(step) as landed:
-        batch = transform_interactions(landed.rows)
+        batch = transform_interactions(
+            landed.rows,
+            window_start=datetime.fromisoformat(triggered["window_start"]),
+            window_end=datetime.fromisoformat(triggered["window_end"]),
+        )
         staged, quarantined = store.stage_interactions(
             landed.conn,
             step.warehouse.schema,

@@ -16,9 +16,14 @@ from typing import Any
 
 from acdflow.timewindow import TimestampError, parse_api_timestamp
 from acdflow.transform.rows import (
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
+    MAX_STATUS_CHARS,
     RejectedRow,
     RowRejected,
     RowShapeError,
+    TimeBounds,
+    bounded_text,
     kind_of,
     metrics_to_dict,
     optional_timestamp,
@@ -28,6 +33,7 @@ from acdflow.transform.rows import (
 )
 
 __all__ = [
+    "TIME_AROUND_WINDOW",
     "LiveSkip",
     "LiveStatus",
     "StatusEvent",
@@ -51,6 +57,11 @@ def status_name(status: str, status_code: str | None) -> str:
 
 
 # ---- historical events --------------------------------------------------------------
+
+# How far from the report window a status-change time may lie. Wide on purpose: a tenant that
+# writes local time with a wrong offset shifts times by up to 14 hours, and the time-drift checks
+# must see those events loaded to report the drift.
+TIME_AROUND_WINDOW = timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +90,7 @@ class StatusEventBatch:
     duplicates: int = 0
 
 
-def _required_text(fields: Mapping[str, Any], key: str) -> str:
+def _required_text(fields: Mapping[str, Any], key: str, limit: int) -> str:
     if key not in fields:
         raise RowRejected(f"missing key {key}")
     value = fields[key]
@@ -89,30 +100,36 @@ def _required_text(fields: Mapping[str, Any], key: str) -> str:
         raise RowRejected(f"{key} is not a string (got {kind_of(value)})")
     if not value.strip():
         raise RowRejected(f"{key} is blank")
-    return value
+    return bounded_text(value, key, limit)
 
 
-def _optional_text(value: Any, key: str) -> str | None:
-    if value is None or type(value) is str:
-        return value
+def _optional_text(value: Any, key: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if type(value) is str:
+        return bounded_text(value, key, limit)
     raise RowRejected(f"{key} is not a string (got {kind_of(value)})")
 
 
-def _event_from_fields(fields: Mapping[str, Any]) -> StatusEvent:
-    agent_id = _required_text(fields, "agentId")
+def _event_from_fields(fields: Mapping[str, Any], bounds: TimeBounds | None) -> StatusEvent:
+    agent_id = _required_text(fields, "agentId", MAX_ID_CHARS)
     time, offset = required_timestamp(fields, "time")
-    status = _required_text(fields, "status")
+    if bounds is not None:
+        bounds.check(time, "time")
+    status = _required_text(fields, "status", MAX_STATUS_CHARS)
     return StatusEvent(
         agent_id=agent_id,
-        agent_name=_optional_text(fields.get("agent"), "agent"),
+        agent_name=_optional_text(fields.get("agent"), "agent", MAX_NAME_CHARS),
         status=status,
-        status_code=_optional_text(fields.get("statusCode"), "statusCode"),
+        status_code=_optional_text(fields.get("statusCode"), "statusCode", MAX_STATUS_CHARS),
         time=time,
         observed_offset_minutes=offset,
     )
 
 
-def _status_rejection(row: Any, fields: Mapping[str, Any] | None, reason: str) -> RejectedRow:
+def _status_rejection(
+    row: Any, fields: Mapping[str, Any] | None, reason: str, bounds: TimeBounds | None
+) -> RejectedRow:
     agent_id = fields.get("agentId") if fields is not None else None
     record_time = None
     if fields is not None:
@@ -120,22 +137,31 @@ def _status_rejection(row: Any, fields: Mapping[str, Any] | None, reason: str) -
             record_time = parse_api_timestamp(fields.get("time"))  # type: ignore[arg-type]
         except TimestampError:
             record_time = None
+    if record_time is not None and bounds is not None and not bounds.contains(record_time):
+        record_time = None  # no interval to file it under
+    usable_id = type(agent_id) is str and 0 < len(agent_id) <= MAX_ID_CHARS
     return RejectedRow(
         raw=row,
         reason=reason,
-        agent_id=agent_id if type(agent_id) is str and agent_id else None,
+        agent_id=agent_id if usable_id else None,
         record_time=record_time,
     )
 
 
-def transform_status_events(rows: Iterable[Any]) -> StatusEventBatch:
+def transform_status_events(
+    rows: Iterable[Any], *, window_start: datetime | None = None, window_end: datetime | None = None
+) -> StatusEventBatch:
     """Status-change rows → :class:`StatusEvent` (aware UTC), in input order.
 
     Requires ``agentId``, ``status`` (non-blank strings) and ``time`` (with an offset); ``agent`` and
     ``statusCode`` are optional strings. Rows repeating an earlier ``(agentId, time, status)`` (status
     case-insensitive) are duplicates by definition — typical of the 30-minute overlap of
     consecutive runs — and are counted, the first copy kept. Never raises for bad row content.
+    Texts must fit an index (``agentId`` ≤ ``MAX_ID_CHARS``, ``agent`` ≤ ``MAX_NAME_CHARS``,
+    ``status``/``statusCode`` ≤ ``MAX_STATUS_CHARS`` characters); given the report window
+    (aware), ``time`` must lie within :data:`TIME_AROUND_WINDOW` of it.
     """
+    bounds = TimeBounds.around(window_start, window_end, TIME_AROUND_WINDOW, TIME_AROUND_WINDOW)
     events: list[StatusEvent] = []
     rejected: list[RejectedRow] = []
     duplicates = 0
@@ -144,12 +170,12 @@ def transform_status_events(rows: Iterable[Any]) -> StatusEventBatch:
         try:
             fields = row_to_dict(row)
         except RowShapeError as exc:
-            rejected.append(_status_rejection(row, None, str(exc)))
+            rejected.append(_status_rejection(row, None, str(exc), bounds))
             continue
         try:
-            event = _event_from_fields(fields)
+            event = _event_from_fields(fields, bounds)
         except RowRejected as exc:
-            rejected.append(_status_rejection(row, fields, exc.reason))
+            rejected.append(_status_rejection(row, fields, exc.reason, bounds))
             continue
         key = event.key
         if key in seen:
@@ -185,6 +211,11 @@ class LiveSkip:
     reason: str
 
 
+# Realtime durations are at most a few days; 15 digits (over 31 000 years) bounds the text int()
+# reads, which would refuse a number literal of thousands of digits with an error of its own.
+_MAX_MS_DIGITS = 15
+
+
 def _metric_ms(metrics: Mapping[str, Any], key: str) -> int:
     value = metrics.get(key)
     if value is None:
@@ -193,7 +224,7 @@ def _metric_ms(metrics: Mapping[str, Any], key: str) -> int:
     if (
         kind is int
         or (kind is float and value.is_integer())
-        or (kind is str and value.isascii() and value.isdigit())
+        or (kind is str and value.isascii() and value.isdigit() and len(value) <= _MAX_MS_DIGITS)
     ):
         ms = int(value)
     else:

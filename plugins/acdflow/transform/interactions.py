@@ -20,7 +20,12 @@ Order of work for each row (it decides whether a bad row is *filtered* or *rejec
    only four, and the decision for any other is quarantine, not a silent skip),
    ``interactionLabels``, optional ``queueId``, ``transactionId``, ``time``, ``finishedTime``, and —
    only for handled rows, the only ones whose handling time is used — the ``participants`` array.
-   Fields the mapping does not read are never validated.
+   Fields the mapping does not read are never validated. Every stored text must fit a PostgreSQL
+   index (ids ≤ ``MAX_ID_CHARS``, names and labels ≤ ``MAX_NAME_CHARS`` characters), and when the
+   report window is given every time read must lie within 2 days before to 8 days after it (8x8
+   reports interactions by creation time, and finishing or wrap-up can come days later).
+   A handling time outside [0, 24 h] is not rejected: the interaction still counts in volume, its
+   ``handling_ms`` is ``None`` and ``aht_excluded`` counts it under ``implausible_handling_time``.
 4. **Duplicates** by ``interactionId`` within the batch (8x8 does not say the id is unique per row;
    none are expected): a later row whose mapped record equals the first is collapsed and counted in
    ``duplicates``; a later row with *different* mapped content is rejected ("duplicate interactionId
@@ -41,9 +46,13 @@ from typing import Any, Literal
 
 from acdflow.timewindow import TimestampError, parse_api_timestamp_with_offset
 from acdflow.transform.rows import (
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
     RejectedRow,
     RowRejected,
     RowShapeError,
+    TimeBounds,
+    bounded_text,
     kind_of,
     optional_timestamp,
     required_timestamp,
@@ -52,12 +61,16 @@ from acdflow.transform.rows import (
 )
 
 __all__ = [
+    "AHT_IMPLAUSIBLE",
     "AHT_NEGATIVE",
     "AHT_NO_ACCEPTED",
     "AHT_NO_PARTICIPANTS",
     "AHT_ONGOING",
     "FILTER_DIRECTION",
     "FILTER_NO_QUEUE",
+    "MAX_HANDLING",
+    "TIME_AFTER_WINDOW",
+    "TIME_BEFORE_WINDOW",
     "Channel",
     "Direction",
     "InteractionBatch",
@@ -86,8 +99,17 @@ AHT_ONGOING = "ongoing"
 AHT_NO_ACCEPTED = "no accepted participant with times"
 AHT_NEGATIVE = "negative handling time"
 AHT_NO_PARTICIPANTS = "participants not reported"
+AHT_IMPLAUSIBLE = "implausible_handling_time"
+
+# No interaction is handled for more than a day: a longer sum comes from a corrupt participant time
+# (an offer at epoch 0, say) and would drag the interval's AHT with it.
+MAX_HANDLING = timedelta(hours=24)
+# How far from the report window an interaction's times may lie (see the module docstring).
+TIME_BEFORE_WINDOW = timedelta(days=2)
+TIME_AFTER_WINDOW = timedelta(days=8)
 
 _ONE_MS = timedelta(milliseconds=1)
+_ID_NUMBER_LIMIT = 10**MAX_ID_CHARS
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,26 +147,44 @@ class InteractionBatch:
 
 def _optional_id(fields: Mapping[str, Any], key: str) -> str | None:
     value = fields.get(key)
-    if value is None or type(value) is str:
-        return value
-    if type(value) is int:  # ids are strings in 8x8 rows, but a number is unambiguous
-        return str(value)
+    if value is None:
+        return None
+    if type(value) is str:
+        return bounded_text(value, key, MAX_ID_CHARS)
+    # Ids are strings in 8x8 rows, but a number is unambiguous. Compared before str(), which
+    # refuses integers of over 4 300 digits with an error of its own.
+    if type(value) is int:
+        if abs(value) >= _ID_NUMBER_LIMIT:
+            raise RowRejected(f"{key} longer than {MAX_ID_CHARS} characters")
+        return bounded_text(str(value), key, MAX_ID_CHARS)
     raise RowRejected(f"{key} is not a string (got {kind_of(value)})")
 
 
-def _finished(value: Any) -> tuple[datetime | None, bool]:
+def _in_bounds(instant: datetime | None, what: str, bounds: TimeBounds | None) -> datetime | None:
+    if instant is None or bounds is None:
+        return instant
+    return bounds.check(instant, what)
+
+
+def _time(value: Any, what: str, bounds: TimeBounds | None) -> datetime | None:
+    return _in_bounds(optional_timestamp(value, what), what, bounds)
+
+
+def _finished(value: Any, bounds: TimeBounds | None) -> tuple[datetime | None, bool]:
     """``finishedTime`` is ``{value, ongoing}`` (current docs) or a plain string (an older 8x8 sample)."""
     if value is None or type(value) is str:
-        return optional_timestamp(value, "finishedTime"), False
+        return _time(value, "finishedTime", bounds), False
     if isinstance(value, Mapping):
         ongoing = value.get("ongoing")
         if ongoing is not None and type(ongoing) is not bool:
             raise RowRejected(f"finishedTime.ongoing is not a boolean (got {kind_of(ongoing)})")
-        return optional_timestamp(value.get("value"), "finishedTime"), ongoing is True
+        return _time(value.get("value"), "finishedTime", bounds), ongoing is True
     raise RowRejected(f"finishedTime is neither a timestamp nor an object (got {kind_of(value)})")
 
 
-def _handling_ms(fields: Mapping[str, Any], ongoing: bool) -> tuple[int | None, str | None]:
+def _handling_ms(
+    fields: Mapping[str, Any], ongoing: bool, bounds: TimeBounds | None
+) -> tuple[int | None, str | None]:
     """Handling time of a handled interaction per the product's rule, or ``(None, why it is excluded)``.
 
     Only the ``participants`` array is used: row-level participant fields are aggregates whose rule
@@ -154,7 +194,7 @@ def _handling_ms(fields: Mapping[str, Any], ongoing: bool) -> tuple[int | None, 
     (WrapUpEnd, else HandlingEnd) − OfferActionTime; summed over accepting participants. If any
     accepting participant's time cannot be computed, the whole call is excluded rather than summing
     the rest, because a partial sum would silently understate AHT; likewise one negative participant
-    discards the call.
+    discards the call, and a sum over :data:`MAX_HANDLING` is excluded as implausible.
     """
     participants = fields.get("participants")
     if participants is None:
@@ -177,15 +217,17 @@ def _handling_ms(fields: Mapping[str, Any], ongoing: bool) -> tuple[int | None, 
         if action.lower() != "accepted":
             continue
         accepted += 1
-        start = optional_timestamp(
-            p.get("participantOfferActionTime"), f"participants[{index}].participantOfferActionTime"
+        start = _time(
+            p.get("participantOfferActionTime"), f"participants[{index}].participantOfferActionTime", bounds
         )
-        end = optional_timestamp(
-            p.get("participantWrapUpEndTime"), f"participants[{index}].participantWrapUpEndTime"
+        end = _time(
+            p.get("participantWrapUpEndTime"), f"participants[{index}].participantWrapUpEndTime", bounds
         )
         if end is None:  # no wrap-up: fall back to the end of handling
-            end = optional_timestamp(
-                p.get("participantHandlingEndTime"), f"participants[{index}].participantHandlingEndTime"
+            end = _time(
+                p.get("participantHandlingEndTime"),
+                f"participants[{index}].participantHandlingEndTime",
+                bounds,
             )
         if end is None:
             open_participant = True
@@ -203,10 +245,14 @@ def _handling_ms(fields: Mapping[str, Any], ongoing: bool) -> tuple[int | None, 
         return None, AHT_NO_ACCEPTED
     if negative:
         return None, AHT_NEGATIVE
+    if total > MAX_HANDLING // _ONE_MS:
+        return None, AHT_IMPLAUSIBLE
     return total, None
 
 
-def _map_row(fields: Mapping[str, Any]) -> tuple[InteractionRecord, str | None] | str:
+def _map_row(
+    fields: Mapping[str, Any], bounds: TimeBounds | None
+) -> tuple[InteractionRecord, str | None] | str:
     """``(record, AHT exclusion reason)``, or the filter reason for a row the product rules skip.
 
     Raises ``RowRejected`` for a row that must be quarantined.
@@ -221,6 +267,7 @@ def _map_row(fields: Mapping[str, Any]) -> tuple[InteractionRecord, str | None] 
         raise RowRejected(f"queueName is not a string (got {kind_of(queue_name)})")
     if not queue_name.strip():
         return FILTER_NO_QUEUE
+    bounded_text(queue_name, "queueName", MAX_NAME_CHARS)
     if "direction" not in fields:
         raise RowRejected("missing key direction")
     direction_raw = fields["direction"]
@@ -238,8 +285,10 @@ def _map_row(fields: Mapping[str, Any]) -> tuple[InteractionRecord, str | None] 
     interaction_id = fields["interactionId"]
     if type(interaction_id) is not str or not interaction_id.strip():
         raise RowRejected(f"interactionId is not a non-empty string (got {short_repr(interaction_id)})")
+    bounded_text(interaction_id, "interactionId", MAX_ID_CHARS)
 
     queue_time, offset = required_timestamp(fields, "queueTime")
+    _in_bounds(queue_time, "queueTime", bounds)
 
     if "mediaType" not in fields:
         raise RowRejected("missing key mediaType")
@@ -261,6 +310,8 @@ def _map_row(fields: Mapping[str, Any]) -> tuple[InteractionRecord, str | None] 
         labels = tuple(raw_labels)
         if not all(type(label) is str for label in labels):
             raise RowRejected("interactionLabels contains a non-string")
+        for label in labels:
+            bounded_text(label, "an interaction label", MAX_NAME_CHARS)
     else:
         raise RowRejected(f"interactionLabels is not a list (got {kind_of(raw_labels)})")
     # Case-insensitive like the other enumerations (harmless, 8x8 writes labels in PascalCase).
@@ -268,13 +319,13 @@ def _map_row(fields: Mapping[str, Any]) -> tuple[InteractionRecord, str | None] 
 
     queue_id = _optional_id(fields, "queueId")
     transaction_id = _optional_id(fields, "transactionId")
-    created_time = optional_timestamp(fields.get("time"), "time")
-    finished_time, ongoing = _finished(fields.get("finishedTime"))
+    created_time = _time(fields.get("time"), "time", bounds)
+    finished_time, ongoing = _finished(fields.get("finishedTime"), bounds)
 
     handling_ms: int | None = None
     exclusion: str | None = None
     if handled:
-        handling_ms, exclusion = _handling_ms(fields, ongoing)
+        handling_ms, exclusion = _handling_ms(fields, ongoing, bounds)
 
     record = InteractionRecord(
         interaction_id=interaction_id,
@@ -299,35 +350,48 @@ def _map_row(fields: Mapping[str, Any]) -> tuple[InteractionRecord, str | None] 
     return record, exclusion
 
 
-def _best_time(fields: Mapping[str, Any] | None) -> datetime | None:
-    """UTC instant to place a rejected row in an interval: queueTime, else time, else None."""
+def _best_time(fields: Mapping[str, Any] | None, bounds: TimeBounds | None) -> datetime | None:
+    """UTC instant to place a rejected row in an interval: queueTime, else time, else None.
+
+    A time outside the bounds is no place for it (it would file the row under year 1, say).
+    """
     if fields is None:
         return None
     for key in ("queueTime", "time"):
         try:
-            return parse_api_timestamp_with_offset(fields.get(key))[0]  # type: ignore[arg-type]
+            instant = parse_api_timestamp_with_offset(fields.get(key))[0]  # type: ignore[arg-type]
         except TimestampError:
             continue
+        if bounds is None or bounds.contains(instant):
+            return instant
     return None
 
 
-def _rejection(row: Any, fields: Mapping[str, Any] | None, reason: str) -> RejectedRow:
+def _rejection(
+    row: Any, fields: Mapping[str, Any] | None, reason: str, bounds: TimeBounds | None
+) -> RejectedRow:
     interaction_id = fields.get("interactionId") if fields is not None else None
+    usable_id = type(interaction_id) is str and 0 < len(interaction_id) <= MAX_ID_CHARS
     return RejectedRow(
         raw=row,
         reason=reason,
-        interaction_id=interaction_id if type(interaction_id) is str and interaction_id else None,
-        record_time=_best_time(fields),
+        interaction_id=interaction_id if usable_id else None,
+        record_time=_best_time(fields, bounds),
     )
 
 
-def transform_interactions(rows: Iterable[Any]) -> InteractionBatch:
+def transform_interactions(
+    rows: Iterable[Any], *, window_start: datetime | None = None, window_end: datetime | None = None
+) -> InteractionBatch:
     """Map detailed-report rows to :class:`InteractionRecord` per the product's rules.
 
     Never raises for bad row content: every row lands in exactly one of ``records``, ``rejected``
     (with a specific reason), ``filtered`` (counted by product-rule reason) or ``duplicates``.
     ``aht_excluded`` counts handled records whose handling time is ``None`` (by reason).
+    ``window_start``/``window_end`` (aware) are the report's window; given, every time read must
+    lie within :data:`TIME_BEFORE_WINDOW` before and :data:`TIME_AFTER_WINDOW` after it.
     """
+    bounds = TimeBounds.around(window_start, window_end, TIME_BEFORE_WINDOW, TIME_AFTER_WINDOW)
     records: list[InteractionRecord] = []
     rejected: list[RejectedRow] = []
     filtered: Counter[str] = Counter()
@@ -338,12 +402,12 @@ def transform_interactions(rows: Iterable[Any]) -> InteractionBatch:
         try:
             fields = row_to_dict(row)
         except RowShapeError as exc:
-            rejected.append(_rejection(row, None, str(exc)))
+            rejected.append(_rejection(row, None, str(exc), bounds))
             continue
         try:
-            outcome = _map_row(fields)
+            outcome = _map_row(fields, bounds)
         except RowRejected as exc:
-            rejected.append(_rejection(row, fields, exc.reason))
+            rejected.append(_rejection(row, fields, exc.reason, bounds))
             continue
         if isinstance(outcome, str):
             filtered[outcome] += 1
@@ -359,6 +423,7 @@ def transform_interactions(rows: Iterable[Any]) -> InteractionBatch:
                         row,
                         fields,
                         "duplicate interactionId in report with different content (first occurrence kept)",
+                        bounds,
                     )
                 )
             continue

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from acdflow.timewindow import NaiveTimestampError, TimestampError, parse_api_timestamp_with_offset
 
 __all__ = [
+    "MAX_ID_CHARS",
+    "MAX_NAME_CHARS",
+    "MAX_STATUS_CHARS",
     "UNSTORABLE_ROW_KEY",
     "RejectedRow",
     "RowRejected",
     "RowShapeError",
+    "TimeBounds",
+    "bounded_text",
     "kind_of",
     "metrics_to_dict",
     "optional_timestamp",
@@ -33,6 +38,19 @@ __all__ = [
 # surrogate) by ``{UNSTORABLE_ROW_KEY: <the row as ASCII-escaped JSON text>}``, so the rest of the
 # report still lands and this row is quarantined with its original content preserved.
 UNSTORABLE_ROW_KEY = "acdflow_unstorable_row"
+
+# Longest text a stored field may hold. A PostgreSQL B-tree index entry must fit in about 2704
+# bytes, and an over-long key fails the whole statement, so one row could block a whole page. The
+# sums below hold in worst-case UTF-8 (4 bytes a character) with a 40-character integration name:
+# * ids (interactionId, queueId, transactionId, agentId): 256 → 1 024 bytes, key of
+#   ``interactions`` and, with ``start_time``, of ``agent_status_history``;
+# * names (queueName, agent name, interaction labels): 512 → 2 048 bytes; ``queueName`` is in the
+#   key of ``interval_aht`` next to a timestamp and the channel;
+# * status and status code: 128 each, so ``"status (code)"`` stays ≤ 259 characters (1 036 bytes)
+#   and fits next to the agentId in the key of ``agent_status_live_log``.
+MAX_ID_CHARS = 256
+MAX_NAME_CHARS = 512
+MAX_STATUS_CHARS = 128
 
 
 class RowShapeError(ValueError):
@@ -158,3 +176,59 @@ def optional_timestamp(value: Any, what: str) -> datetime | None:
         return parse_api_timestamp_with_offset(value)[0]
     except TimestampError as exc:
         raise _timestamp_rejection(value, what, exc) from None
+
+
+def bounded_text(value: str, what: str, limit: int) -> str:
+    """``value`` if it has at most ``limit`` characters, else :class:`RowRejected`."""
+    if len(value) > limit:
+        raise RowRejected(f"{what} longer than {limit} characters")
+    return value
+
+
+def _days(span: timedelta) -> str:
+    days = span / timedelta(days=1)
+    return f"{days:g} day" if days == 1 else f"{days:g} days"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBounds:
+    """The instants a report can plausibly carry: its UTC window widened by a margin each side.
+
+    A time far outside the window is corrupt (year 1, year 9999, epoch 0); loaded, it would land in
+    an interval nobody imports and make every duration computed from it absurd.
+    """
+
+    window_start: datetime
+    window_end: datetime
+    before: timedelta
+    after: timedelta
+
+    @classmethod
+    def around(
+        cls, window_start: datetime | None, window_end: datetime | None, before: timedelta, after: timedelta
+    ) -> TimeBounds | None:
+        """Bounds around the report window, or ``None`` when the window is not known (no check)."""
+        if window_start is None and window_end is None:
+            return None
+        if window_start is None or window_end is None:
+            raise ValueError("window_start and window_end must be given together")
+        for instant in (window_start, window_end):
+            if instant.tzinfo is None or instant.utcoffset() is None:
+                raise ValueError(f"report window must be aware, got {instant.isoformat()}")
+        return cls(window_start.astimezone(UTC), window_end.astimezone(UTC), before, after)
+
+    def contains(self, instant: datetime) -> bool:
+        # Compared as differences so year 1 or 9999 never leaves the datetime range.
+        return instant - self.window_start >= -self.before and instant - self.window_end <= self.after
+
+    def check(self, instant: datetime, what: str) -> datetime:
+        """``instant`` if it is within the bounds, else :class:`RowRejected` saying which side."""
+        if instant - self.window_start < -self.before:
+            raise RowRejected(
+                f"{what} {instant.isoformat()} is more than {_days(self.before)} before the report window"
+            )
+        if instant - self.window_end > self.after:
+            raise RowRejected(
+                f"{what} {instant.isoformat()} is more than {_days(self.after)} after the report window"
+            )
+        return instant
