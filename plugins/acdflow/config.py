@@ -64,6 +64,28 @@ class WarehouseSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class MaintenanceSpec:
+    """Retention of the warehouse's bookkeeping tables, enforced by the ``acdflow_maintenance`` DAG.
+    Field defaults are the documented defaults of the ``maintenance:`` keys."""
+
+    load_runs_days: int = 90
+    rejected_rows_days: int = 180
+    live_log_days: int = 35
+    dq_results_days: int = 400
+    # Landed pages and staged rows of any report older than this go, whether its run succeeded,
+    # failed or was cleared. check_time_drift keeps agent-status reports two days so a cleared check
+    # re-validates what 8x8 returned; a shorter setting would pull them out from under it.
+    staging_hours: int = 48
+    schedule: str = "30 3 * * *"
+    # None: the warehouse connection. A connection of its own lets the DAG log in as the
+    # maintenance role, which may delete but never write data.
+    conn_id: str | None = None
+    # Rows deleted per statement: each batch commits on its own, so no prune holds a long
+    # transaction or many row locks.
+    batch_rows: int = 5000
+
+
+@dataclass(frozen=True, slots=True)
 class IntegrationSpec:
     """One 8x8 tenant to import. Field defaults are the documented defaults of the YAML keys."""
 
@@ -134,6 +156,9 @@ class ConfigResult:
     warehouse: WarehouseSpec
     integrations: tuple[IntegrationSpec, ...]
     issues: tuple[ConfigIssue, ...]
+    # None when the maintenance section is invalid: pruning with settings nobody wrote could delete
+    # rows the operator meant to keep, so the maintenance DAG is then not built at all.
+    maintenance: MaintenanceSpec | None = field(default_factory=MaintenanceSpec)
 
     def enabled(self) -> tuple[IntegrationSpec, ...]:
         return tuple(spec for spec in self.integrations if spec.enabled)
@@ -351,6 +376,75 @@ def _parse_warehouse(raw: Any) -> WarehouseSpec:
     )
 
 
+MIN_STAGING_HOURS = 48
+
+_MAINTENANCE_KEYS: dict[str, str] = {
+    "load_runs_days": "days the run log (load_runs) is kept (default 90)",
+    "rejected_rows_days": "days quarantined rows (rejected_rows) are kept after first seen (default 180)",
+    "live_log_days": "days the live-status change log is kept (default 35)",
+    "dq_results_days": "days data-quality results are kept after their last check (default 400)",
+    "staging_hours": "hours landed pages and staged rows of any run are kept (default 48, at least 48)",
+    "schedule": "cron expression (UTC) of the maintenance DAG (default '30 3 * * *')",
+    "conn_id": "Airflow connection the maintenance DAG uses (default: the warehouse connection)",
+    "batch_rows": "rows deleted per statement, 100 to 100000 (default 5000)",
+}
+
+
+def documented_maintenance_keys() -> Mapping[str, str]:
+    """Every accepted key of the ``maintenance:`` section, with its meaning and default."""
+    return dict(_MAINTENANCE_KEYS)
+
+
+def _as_cron(key: str, value: Any) -> str:
+    # Airflow's own cron timetables parse with croniter; it ships no type stubs.
+    from croniter import croniter  # type: ignore[import-untyped]
+
+    # Five fields only: croniter also takes a sixth (seconds) field, which Airflow's timetables do not.
+    if (
+        not isinstance(value, str)
+        or not croniter.is_valid(value)
+        or (not value.startswith("@") and len(value.split()) != 5)
+    ):
+        raise _Invalid(key, f"expected a cron expression such as '30 3 * * *' or '@daily', got {value!r}")
+    return value
+
+
+def _parse_maintenance(raw: Any) -> MaintenanceSpec:
+    if raw is None:
+        return MaintenanceSpec()
+    if not isinstance(raw, Mapping):
+        raise _Invalid("maintenance", f"expected a mapping of retention settings, got {raw!r}")
+    unknown = sorted(str(k) for k in raw if k not in _MAINTENANCE_KEYS)
+    if unknown:
+        raise _Invalid(
+            f"maintenance.{unknown[0]}",
+            f"unknown key; accepted keys are {', '.join(sorted(_MAINTENANCE_KEYS))}",
+        )
+    default = MaintenanceSpec()
+
+    def days(key: str) -> int:
+        return _as_int(f"maintenance.{key}", raw.get(key, getattr(default, key)), 1, 36500)
+
+    conn_id = raw.get("conn_id")
+    return MaintenanceSpec(
+        load_runs_days=days("load_runs_days"),
+        rejected_rows_days=days("rejected_rows_days"),
+        live_log_days=days("live_log_days"),
+        dq_results_days=days("dq_results_days"),
+        staging_hours=_as_int(
+            "maintenance.staging_hours",
+            raw.get("staging_hours", default.staging_hours),
+            MIN_STAGING_HOURS,
+            24 * 90,
+        ),
+        schedule=_as_cron("maintenance.schedule", raw.get("schedule", default.schedule)),
+        conn_id=None
+        if conn_id is None
+        else _as_str("maintenance.conn_id", conn_id, CONN_ID_PATTERN, "an Airflow connection id"),
+        batch_rows=_as_int("maintenance.batch_rows", raw.get("batch_rows", default.batch_rows), 100, 100_000),
+    )
+
+
 def _entry_label(index: int, raw: Any) -> str:
     name = raw.get("name") if isinstance(raw, Mapping) else None
     if isinstance(name, str) and name:
@@ -369,11 +463,14 @@ def parse_config(document: Any, *, path: Path) -> ConfigResult:
             where, "", f"must be a mapping with an 'integrations:' list, got {type(document).__name__}"
         )
         return ConfigResult(path, WarehouseSpec(), (), (issue,))
-    unknown = sorted(str(k) for k in document if k not in {"integrations", "warehouse", "defaults"})
+    top_level = {"integrations", "warehouse", "defaults", "maintenance"}
+    unknown = sorted(str(k) for k in document if k not in top_level)
     if unknown:
         issues.append(
             ConfigIssue(
-                where, unknown[0], "unknown top-level key; accepted: integrations, warehouse, defaults"
+                where,
+                unknown[0],
+                "unknown top-level key; accepted: integrations, warehouse, defaults, maintenance",
             )
         )
     try:
@@ -381,6 +478,12 @@ def parse_config(document: Any, *, path: Path) -> ConfigResult:
     except _Invalid as exc:
         issues.append(ConfigIssue(where, exc.field_name, exc.message))
         warehouse = WarehouseSpec()
+    maintenance: MaintenanceSpec | None
+    try:
+        maintenance = _parse_maintenance(document.get("maintenance"))
+    except _Invalid as exc:
+        issues.append(ConfigIssue(where, exc.field_name, exc.message))
+        maintenance = None
     defaults = document.get("defaults") or {}
     if not isinstance(defaults, Mapping):
         issues.append(
@@ -411,7 +514,7 @@ def parse_config(document: Any, *, path: Path) -> ConfigResult:
             continue
         seen[spec.name] = index
         specs.append(spec)
-    return ConfigResult(path, warehouse, tuple(specs), tuple(issues))
+    return ConfigResult(path, warehouse, tuple(specs), tuple(issues), maintenance)
 
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

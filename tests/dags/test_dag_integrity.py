@@ -30,7 +30,9 @@ INTERACTION_TASKS = [
 AGENT_STATUS_TASKS = [*INTERACTION_TASKS[:-1], "check_time_drift"]
 TASKS = {"interactions": INTERACTION_TASKS, "agent_status": AGENT_STATUS_TASKS}
 API_TASKS = {"authenticate", "trigger_report", "wait_for_report", "extract"}
-EXPECTED_DAGS = sorted(f"{n}__{k}" for n in ("acme_us", "nordic_eu") for k in (*TASKS, "live_status"))
+EXPECTED_DAGS = sorted(
+    ["acdflow_maintenance", *(f"{n}__{k}" for n in ("acme_us", "nordic_eu") for k in (*TASKS, "live_status"))]
+)
 
 INTEGRATIONS = {
     "warehouse": {"conn_id": "wfm_warehouse", "schema": "acd"},

@@ -3,7 +3,8 @@
 The owner role migrates without any right on the database itself; the loader role runs a whole
 interval's load (interactions with a quarantined row, historical and live agent statuses, the run
 log, data-quality results) through the package's own warehouse functions, and is refused every
-kind of DDL and every write a load never makes.
+kind of DDL and every write a load never makes. The maintenance role runs every prune of the
+maintenance DAG and is refused every write, and every delete of published data.
 """
 
 from __future__ import annotations
@@ -51,15 +52,23 @@ class Roles:
     schema: str
     owner: str
     loader: str
+    maintainer: str
     owner_uri: str
     loader_uri: str
+    maintainer_uri: str
     admin_uri: str
 
     def grant(self) -> None:
         """Run the grant script as the administrator (what a DBA does)."""
         with psycopg.connect(self.admin_uri, autocommit=True) as conn:
             conn.execute(
-                render("roles/least_privilege.sql", self.schema, owner=self.owner, loader=self.loader)
+                render(
+                    "roles/least_privilege.sql",
+                    self.schema,
+                    owner=self.owner,
+                    loader=self.loader,
+                    maintainer=self.maintainer,
+                )
             )
 
     def admin(self, statement: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -72,17 +81,24 @@ class Roles:
 def roles(warehouse_uri: str, fresh_schema: str) -> Iterator[Roles]:
     suffix = uuid.uuid4().hex[:8]
     owner, loader = f"acdflow_owner_{suffix}", f"acdflow_loader_{suffix}"
+    maintainer = f"acdflow_maintainer_{suffix}"
     with psycopg.connect(warehouse_uri, autocommit=True) as conn:
         may = conn.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
         if may.fetchone() != (True,):
             pytest.skip("the test warehouse user may not create roles")
-    passwords = {owner: secrets.token_hex(12), loader: secrets.token_hex(12)}
+    passwords = {
+        owner: secrets.token_hex(12),
+        loader: secrets.token_hex(12),
+        maintainer: secrets.token_hex(12),
+    }
     result = Roles(
         schema=fresh_schema,
         owner=owner,
         loader=loader,
+        maintainer=maintainer,
         owner_uri=make_conninfo(warehouse_uri, user=owner, password=passwords[owner]),
         loader_uri=make_conninfo(warehouse_uri, user=loader, password=passwords[loader]),
+        maintainer_uri=make_conninfo(warehouse_uri, user=maintainer, password=passwords[maintainer]),
         admin_uri=warehouse_uri,
     )
     try:
@@ -98,7 +114,7 @@ def roles(warehouse_uri: str, fresh_schema: str) -> Iterator[Roles]:
     finally:
         with psycopg.connect(warehouse_uri, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(fresh_schema)))
-            for role in (loader, owner):
+            for role in (maintainer, loader, owner):
                 exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
                 if exists:
                     conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
@@ -339,3 +355,106 @@ def test_grants_hand_over_tables_and_a_pending_migration_fails_clearly_for_the_l
     _denied(roles.loader_uri, "SELECT * FROM {schema}.probe", schema)
     with psycopg.connect(roles.loader_uri, autocommit=True) as conn:
         assert apply_migrations(conn, schema) == []  # up to date: a read, no DDL
+
+
+# Exactly what the maintenance role holds, per table; every other table of the schema: nothing.
+MAINTAINER_RIGHTS = {
+    "schema_migrations": {"SELECT"},
+    "raw_report_pages": {"SELECT", "DELETE"},
+    "stg_interactions": {"SELECT", "DELETE"},
+    "stg_rejected_rows": {"SELECT", "DELETE"},
+    "stg_status_events": {"SELECT", "DELETE"},
+    "load_runs": {"SELECT", "DELETE"},
+    "rejected_rows": {"SELECT", "DELETE"},
+    "agent_status_live_log": {"SELECT", "DELETE"},
+    "dq_results": {"SELECT", "DELETE"},
+}
+
+
+def test_maintenance_role_prunes_and_can_do_nothing_else(roles: Roles) -> None:
+    from acdflow.config import MaintenanceSpec
+    from acdflow.maintenance import run_all
+    from tests.maintenance.seed import seed_cleared_extract, seed_completed_run, seed_failed_runs, tags
+
+    schema = roles.schema
+    with psycopg.connect(roles.owner_uri, autocommit=True) as conn:
+        apply_migrations(conn, schema)
+    roles.grant()
+    _load_one_interval_as(roles.loader_uri, schema)  # published data the prunes must not touch
+    published = {
+        table: roles.admin(f"SELECT count(*) FROM {{schema}}.{table}")[0][0]
+        for table in ("interactions", "interval_aht", "agent_status_history", "agent_status_live")
+    }
+    assert all(published.values()), published
+
+    with psycopg.connect(roles.admin_uri, autocommit=True) as conn:
+        now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        # Tags 7 (a day old) and 400 (400 days old) stay clear of the loaded interval's report ids.
+        for tag, age_days in ((7, 1), (400, 400)):
+            at = now - timedelta(days=age_days)
+            seed_completed_run(conn, schema, tag, at)
+            seed_failed_runs(conn, schema, tag, at)
+        seed_cleared_extract(conn, schema, 999_999)
+
+    # As the maintenance role, through the same session the DAG opens (pending-migration check).
+    with store.connect(roles.maintainer_uri, schema) as conn:
+        summary = run_all(conn, schema, MaintenanceSpec())
+    assert sum(n for s in summary.values() for n in s["deleted"].values()) > 0
+    with psycopg.connect(roles.admin_uri, autocommit=True) as conn:
+        for table in MAINTAINER_RIGHTS:
+            if table != "schema_migrations":
+                remaining = tags(conn, schema, table)
+                # The day-old rows stay, the 400-day-old ones and the orphaned staging go.
+                assert 7 in remaining, table
+                assert not remaining & {400, 999_999}, table
+    assert {
+        table: roles.admin(f"SELECT count(*) FROM {{schema}}.{table}")[0][0] for table in published
+    } == published
+
+    maintainer = roles.maintainer_uri
+    for statement in (
+        "INSERT INTO {schema}.load_runs (integration, dag_id, run_id, step, try_number, interval_start,"
+        " interval_end, duration_ms, status) VALUES ('x', 'x', 'x', 'x', 1, now(), now(), 1, 'success')",
+        "UPDATE {schema}.load_runs SET status = 'failed'",
+        "UPDATE {schema}.rejected_rows SET reason = ''",
+        "INSERT INTO {schema}.raw_report_pages (integration, report_kind, report_id, page_index, row_count,"
+        " body) VALUES ('x', 'x', 1, 0, 0, '[]')",
+        "UPDATE {schema}.dq_results SET passed = true",
+        "INSERT INTO {schema}.interactions (integration, interaction_id) VALUES ('x', 'x')",
+        "UPDATE {schema}.interactions SET handled = false",
+        "DELETE FROM {schema}.interactions",
+        "DELETE FROM {schema}.agent_status_history",
+        "DELETE FROM {schema}.interval_aht",
+        "DELETE FROM {schema}.agent_status_live",
+        "DELETE FROM {schema}.live_poll_owner",
+        "DELETE FROM {schema}.report_coverage",
+        "SELECT * FROM {schema}.interactions",
+        "TRUNCATE {schema}.load_runs",
+        "DELETE FROM {schema}.schema_migrations",
+        "CREATE TABLE {schema}.evil (x int)",
+        "CREATE INDEX evil ON {schema}.load_runs (step)",
+        "DROP TABLE {schema}.load_runs",
+    ):
+        _denied(maintainer, statement, schema)
+
+    tables = [
+        r[0] for r in roles.admin("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", schema)
+    ]
+    assert set(MAINTAINER_RIGHTS) <= set(tables)
+    for table in tables:
+        rights = roles.admin(
+            "SELECT p FROM unnest(%s::text[]) AS p WHERE has_table_privilege(%s, %s, p)",
+            ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"],
+            roles.maintainer,
+            f"{schema}.{table}",
+        )
+        assert {r[0] for r in rights} == MAINTAINER_RIGHTS.get(table, set()), table
+    assert roles.admin(
+        "SELECT has_schema_privilege(%s, %s, 'USAGE'), has_schema_privilege(%s, %s, 'CREATE'),"
+        " has_database_privilege(%s, current_database(), 'CREATE')",
+        roles.maintainer,
+        schema,
+        roles.maintainer,
+        schema,
+        roles.maintainer,
+    ) == [(True, False, False)]

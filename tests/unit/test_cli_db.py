@@ -77,7 +77,8 @@ def test_db_grants_prints_a_runnable_script_and_refuses_hostile_names(
     script = capsys.readouterr().out
     assert f'CREATE SCHEMA IF NOT EXISTS "{fresh_schema}" AUTHORIZATION "wfm_owner";' in script
     assert f'GRANT USAGE ON SCHEMA "{fresh_schema}" TO "wfm_loader";' in script
-    assert not re.search(r"\{(schema|owner|loader)\}", script)
+    assert f'GRANT USAGE ON SCHEMA "{fresh_schema}" TO "acdflow_maintainer";' in script
+    assert not re.search(r"\{(schema|owner|loader|maintainer)\}", script)
     # The printed text is what a DBA runs: it must execute as is (rolled back: roles are global).
     with psycopg.connect(warehouse_uri) as conn:
         conn.execute(script)

@@ -10,7 +10,9 @@ import yaml
 from acdflow.config import (
     ConfigError,
     IntegrationSpec,
+    MaintenanceSpec,
     documented_keys,
+    documented_maintenance_keys,
     load_config,
     parse_config,
     raise_for_issues,
@@ -206,3 +208,82 @@ def test_unknown_top_level_and_warehouse_keys_are_named() -> None:
         ("warehouse.password", "unknown key"),
     ]
     assert [s.name for s in result.integrations] == ["acme_us"]
+
+
+def test_maintenance_defaults_when_the_section_is_absent() -> None:
+    result = _parse([GOOD])
+    assert result.maintenance == MaintenanceSpec()
+    spec = result.maintenance
+    assert spec is not None
+    assert (spec.load_runs_days, spec.rejected_rows_days, spec.live_log_days, spec.dq_results_days) == (
+        90,
+        180,
+        35,
+        400,
+    )
+    assert (spec.staging_hours, spec.schedule, spec.conn_id) == (48, "30 3 * * *", None)
+    # Every field is a key of the section, documented with its default.
+    assert set(MaintenanceSpec.__dataclass_fields__) == set(documented_maintenance_keys())
+    for key, text in documented_maintenance_keys().items():
+        if key != "conn_id":
+            assert f"default {getattr(MaintenanceSpec(), key)}" in text.replace("'", ""), key
+
+
+def test_maintenance_settings_are_read() -> None:
+    result = _parse(
+        [GOOD],
+        maintenance={
+            "load_runs_days": 30,
+            "rejected_rows_days": 60,
+            "live_log_days": 7,
+            "dq_results_days": 365,
+            "staging_hours": 72,
+            "schedule": "@daily",
+            "conn_id": "wfm_maintenance",
+            "batch_rows": 1000,
+        },
+    )
+    assert result.issues == ()
+    assert result.maintenance == MaintenanceSpec(
+        load_runs_days=30,
+        rejected_rows_days=60,
+        live_log_days=7,
+        dq_results_days=365,
+        staging_hours=72,
+        schedule="@daily",
+        conn_id="wfm_maintenance",
+        batch_rows=1000,
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "fragment"),
+    [
+        ({"load_runs_days": 0}, "maintenance.load_runs_days", "whole number from 1"),
+        ({"live_log_days": "35"}, "maintenance.live_log_days", "whole number"),
+        ({"dq_results_days": True}, "maintenance.dq_results_days", "whole number"),
+        # check_time_drift re-validates agent-status reports from staging for two days.
+        ({"staging_hours": 24}, "maintenance.staging_hours", "from 48"),
+        ({"schedule": "every night"}, "maintenance.schedule", "cron expression"),
+        ({"schedule": "0 3 * * * 30"}, "maintenance.schedule", "cron expression"),
+        ({"conn_id": "bad id"}, "maintenance.conn_id", "connection id"),
+        ({"batch_rows": 10}, "maintenance.batch_rows", "from 100"),
+        ({"keep_forever": True}, "maintenance.keep_forever", "unknown key"),
+    ],
+)
+def test_bad_maintenance_setting_is_named_and_builds_no_maintenance(
+    section: dict[str, Any], field: str, fragment: str
+) -> None:
+    result = _parse([GOOD], maintenance=section)
+    (issue,) = result.issues
+    assert issue.field == field
+    assert fragment in issue.message
+    # An invalid section never falls back to defaults the operator did not write.
+    assert result.maintenance is None
+    assert [s.name for s in result.integrations] == ["acme_us"]
+
+
+def test_maintenance_section_must_be_a_mapping() -> None:
+    result = _parse([GOOD], maintenance=["load_runs_days", 90])
+    assert [i.field for i in result.issues] == ["maintenance"]
+    assert result.maintenance is None

@@ -35,7 +35,9 @@ pytestmark = pytest.mark.timeout(900)
 
 UV = REPO_ROOT / ".tools" / "bin" / "uv"
 NAME = "installed"
-DAG_IDS = sorted(f"{NAME}__{kind}" for kind in ("interactions", "agent_status", "live_status"))
+DAG_IDS = sorted(
+    ["acdflow_maintenance", *(f"{NAME}__{kind}" for kind in ("interactions", "agent_status", "live_status"))]
+)
 # One interval of the tenant's business day (10:00 in Helsinki), with traffic in every interval.
 TIMEZONE, REGION, INTERVAL_START = "Europe/Helsinki", "eu", utc("2026-11-10T08:00:00+00:00")
 # Names of development-only code that must never ship in the product wheel.
@@ -339,7 +341,7 @@ def test_virtualenv_runs_the_installed_package_and_has_no_development_code(
         assert Path(report[key]).exists(), report[key]
 
 
-def test_dag_folder_parses_into_the_integrations_three_dags(
+def test_dag_folder_parses_into_the_integrations_dags_and_the_maintenance_dag(
     installed: Installed, airflow_home: Path, workdir: Path, pipe: InstalledPipeline
 ) -> None:
     assert not (airflow_home / "plugins").exists()

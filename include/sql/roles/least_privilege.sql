@@ -1,8 +1,8 @@
 -- Least-privilege roles for the acdflow warehouse schema {schema}.
 --
 -- The file is a template: `acdflow db grants --schema acd --owner acdflow_owner --loader
--- acdflow_loader` prints it with the schema and role names filled in as validated, quoted
--- identifiers. Run the output as a superuser (or a CREATEROLE role that owns the database); it is
+-- acdflow_loader --maintainer acdflow_maintainer` prints it with the schema and role names filled
+-- in as validated, quoted identifiers. Run the output as a superuser (or a CREATEROLE role that owns the database); it is
 -- idempotent.
 --
 -- The owner role, {owner}, owns the schema and every table in it: `acdflow db migrate` runs as
@@ -14,13 +14,18 @@
 -- only read which migrations are applied. Before each step the DAG tasks check that no migration
 -- is pending; with none pending that check is a single SELECT, so the loader needs no DDL rights.
 --
--- Both roles are created NOLOGIN. Give each a login (ALTER ROLE … LOGIN PASSWORD '…') or grant it
+-- The maintenance role, {maintainer}, is what the acdflow_maintenance DAG may log in as (its
+-- `maintenance: conn_id`): it reads and deletes rows of the tables it prunes, reads which
+-- migrations are applied, and nothing else. It cannot write a row, and cannot delete published
+-- data (interactions, interval_aht, agent_status_history, agent_status_live).
+--
+-- The roles are created NOLOGIN. Give each a login (ALTER ROLE … LOGIN PASSWORD '…') or grant it
 -- to a login role. Migrate as the owner role itself: tables belong to whoever creates them.
 --
 -- Order on a new database:
 --   1. run this script                      (creates the roles, and the schema owned by {owner});
 --   2. acdflow db migrate --conn-id <owner connection>  (creates the tables);
---   3. run this script again                (grants {loader} its rights on the tables).
+--   3. run this script again                (grants {loader} and {maintainer} their table rights).
 -- After an upgrade that brings migrations, repeat 2 and 3. Tables created before this script ran
 -- (migrations applied by another role) are handed to {owner} in step 3.
 
@@ -40,11 +45,21 @@ EXCEPTION WHEN duplicate_object THEN
 END
 $roles$;
 
+DO $roles$
+BEGIN
+    CREATE ROLE {maintainer} NOLOGIN;
+EXCEPTION WHEN duplicate_object THEN
+    NULL;
+END
+$roles$;
+
 CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {owner};
 ALTER SCHEMA {schema} OWNER TO {owner};
 -- USAGE lets the loader reach the tables by name; without CREATE it cannot add objects.
 REVOKE ALL ON SCHEMA {schema} FROM PUBLIC, {loader};
 GRANT USAGE ON SCHEMA {schema} TO {loader};
+REVOKE ALL ON SCHEMA {schema} FROM {maintainer};
+GRANT USAGE ON SCHEMA {schema} TO {maintainer};
 
 -- Per table, exactly what the loads do (see include/sql/ and acdflow/warehouse/). A table a later
 -- migration adds gets no loader rights until it is listed here; the test suite fails until then.
@@ -85,6 +100,34 @@ BEGIN
             EXECUTE format('ALTER TABLE %s.%I OWNER TO %s', '{schema}', item.table_name, '{owner}');
             EXECUTE format('REVOKE ALL ON %s.%I FROM PUBLIC, %s', '{schema}', item.table_name, '{loader}');
             EXECUTE format('GRANT %s ON %s.%I TO %s', item.privileges, '{schema}', item.table_name, '{loader}');
+        END IF;
+    END LOOP;
+END
+$grants$;
+
+-- The maintenance role: the pending-migration check, and the batched prunes of
+-- include/sql/maintenance/ (SELECT: a DELETE with a WHERE clause reads the rows it deletes).
+-- Every other table, and every other right, it is refused.
+DO $grants$
+DECLARE
+    item record;
+BEGIN
+    FOR item IN
+        SELECT table_name, privileges FROM (VALUES
+            ('schema_migrations',     'SELECT'),
+            ('raw_report_pages',      'SELECT, DELETE'),
+            ('stg_interactions',      'SELECT, DELETE'),
+            ('stg_rejected_rows',     'SELECT, DELETE'),
+            ('stg_status_events',     'SELECT, DELETE'),
+            ('load_runs',             'SELECT, DELETE'),
+            ('rejected_rows',         'SELECT, DELETE'),
+            ('agent_status_live_log', 'SELECT, DELETE'),
+            ('dq_results',            'SELECT, DELETE')
+        ) AS t (table_name, privileges)
+    LOOP
+        IF to_regclass(format('%s.%I', '{schema}', item.table_name)) IS NOT NULL THEN
+            EXECUTE format('REVOKE ALL ON %s.%I FROM %s', '{schema}', item.table_name, '{maintainer}');
+            EXECUTE format('GRANT %s ON %s.%I TO %s', item.privileges, '{schema}', item.table_name, '{maintainer}');
         END IF;
     END LOOP;
 END

@@ -32,16 +32,20 @@ def register(groups: Any) -> None:
     migrate.set_defaults(func=_migrate)
     grants = commands.add_parser(
         "grants",
-        help="print the least-privilege role script (schema owner and loader) for a DBA to run",
+        help="print the least-privilege role script (schema owner, loader, maintenance) for a DBA to run",
         description=(
             "Print include/sql/roles/least_privilege.sql with the schema and role names filled in. "
             "Run it as a superuser before the first migration and again after each migration: the "
-            "owner role runs `acdflow db migrate`, the loader role is what the DAGs log in as."
+            "owner role runs `acdflow db migrate`, the loader role is what the DAGs log in as, the "
+            "maintenance role is what the acdflow_maintenance DAG prunes with."
         ),
     )
     grants.add_argument("--schema", help="default: the schema in the integrations file (acd)")
     grants.add_argument("--owner", default="acdflow_owner", help="schema-owner role (default acdflow_owner)")
     grants.add_argument("--loader", default="acdflow_loader", help="loader role (default acdflow_loader)")
+    grants.add_argument(
+        "--maintainer", default="acdflow_maintainer", help="maintenance role (default acdflow_maintainer)"
+    )
     grants.set_defaults(func=_grants)
 
 
@@ -74,7 +78,13 @@ def _grants(args: argparse.Namespace) -> int:
 
     schema = args.schema or load_config().warehouse.schema
     try:
-        script = render("roles/least_privilege.sql", schema, owner=args.owner, loader=args.loader)
+        script = render(
+            "roles/least_privilege.sql",
+            schema,
+            owner=args.owner,
+            loader=args.loader,
+            maintainer=args.maintainer,
+        )
     except ValueError as exc:
         raise SystemExit(f"acdflow db grants: {exc}") from None
     print(script.as_string(None))
