@@ -75,6 +75,9 @@ class SimConfig:
     # A tenant that reads dateRange and writes offsets in its default zone whatever `timezone`
     # the request names: the data then disagrees with a client configured for another zone.
     ignore_report_timezone: bool = False
+    # Per tenant: rendered JSON of final report rows kept for re-reads (see acdflow_dev.sim.reports).
+    # 100,000 interactions/day with participants take about 3 KB a row; 0 turns the cache off.
+    fragment_cache_mb: int = 1024
 
     def __post_init__(self) -> None:
         if not self.tenants:
@@ -90,6 +93,8 @@ class SimConfig:
             raise ValueError("max_interaction_minutes must be in (20, 1440]")
         if self.token_ttl_seconds < 2:
             raise ValueError("token_ttl_seconds must be >= 2")
+        if self.fragment_cache_mb < 0:
+            raise ValueError("fragment_cache_mb must be >= 0")
 
     @classmethod
     def single(

@@ -51,6 +51,7 @@ INTERACTION_MALFORMATIONS = (
     "unknown_media",
     "null_queue",
 )
+_MEMO_LIMIT = 2_000_000  # record ids (~150 bytes each): several days at 100,000/day
 AGENT_MALFORMATIONS = ("missing_agent_id", "bad_time")
 _AGENT_KIND_FOR = {
     "missing_keys": "missing_agent_id",
@@ -144,6 +145,10 @@ class FaultInjector:
         self._report_rng = random.Random(1)
         self._failed_reports_left = 0
         self._one_shots: deque[_OneShot] = deque()
+        # Malformation per record id under the current spec: a hash per row and report is most of
+        # the cost of creating a report; replaced (not cleared) with the spec so a decision taken
+        # under an old spec never lands in the new one's memo.
+        self._malformed_memo: dict[str, str | None] = {}
         self._recent: deque[float] = deque()
         self.configure(spec)
 
@@ -154,6 +159,7 @@ class FaultInjector:
         parsed = FaultSpec.parse(spec)
         with self._lock:
             self._spec = parsed
+            self._malformed_memo = {}
             self._rng = random.Random(stable_int("faults", parsed.seed))
             self._report_rng = random.Random(stable_int("failed-reports", parsed.seed))
             self._failed_reports_left = parsed.failed_reports
@@ -172,6 +178,7 @@ class FaultInjector:
         with self._lock:
             self._spec = FaultSpec()
             self._one_shots.clear()
+            self._malformed_memo = {}
             self._failed_reports_left = 0
             self._recent.clear()
 
@@ -235,13 +242,22 @@ class FaultInjector:
             return rate > 0 and self._report_rng.random() < rate
 
     def interaction_malformation(self, record_id: str) -> str | None:
-        spec = self.spec
+        with self._lock:
+            spec, memo = self._spec, self._malformed_memo
         if spec.malformed_rate <= 0:
             return None
-        if stable_unit(self._sim_seed, spec.seed, "malformed", record_id) >= spec.malformed_rate:
-            return None
-        kinds = spec.malformed_kinds
-        return kinds[stable_int(self._sim_seed, spec.seed, "malformed-kind", record_id) % len(kinds)]
+        try:
+            return memo[record_id]
+        except KeyError:
+            pass
+        kind: str | None = None
+        if stable_unit(self._sim_seed, spec.seed, "malformed", record_id) < spec.malformed_rate:
+            kinds = spec.malformed_kinds
+            kind = kinds[stable_int(self._sim_seed, spec.seed, "malformed-kind", record_id) % len(kinds)]
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()  # a long run: start over rather than grow without bound
+        memo[record_id] = kind
+        return kind
 
     def agent_malformation(self, record_id: str) -> str | None:
         kind = self.interaction_malformation(record_id)

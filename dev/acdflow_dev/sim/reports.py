@@ -3,6 +3,14 @@
 A detailed report is materialised at creation as an immutable snapshot (the records, their
 malformation and the instant they are viewed at); pages are rendered from it on demand, so the same
 cursor always returns the same rows. Reports are kept ``report_retention_hours`` of simulator time.
+
+Speed: the product re-reads every row many times (each run re-reads its look-back, the daily settle
+run two days), and rendering a row (model → dicts → ``json.dumps``) costs far more than sending it.
+A row that can no longer change — an agent-status event, or an interaction finished by the instant
+the report views it at — renders to the same bytes in every report with the same metrics, options
+and malformation, so its JSON is rendered once into a per-tenant ``FragmentCache`` and pages are
+joined from those fragments. Ongoing interactions depend on that instant and are rendered per
+request. ``render_page`` is the reference rendering the fragments must equal byte for byte.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import re
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
@@ -28,6 +36,7 @@ from acdflow_dev.sim.catalog import (
 )
 from acdflow_dev.sim.errors import ApiError, bad_request
 from acdflow_dev.sim.faults import FaultInjector
+from acdflow_dev.sim.fragments import FragmentCache, FragmentKey
 from acdflow_dev.sim.interactions import Interaction
 from acdflow_dev.sim.render import RenderOptions, agent_status_values, interaction_values, render_row
 from acdflow_dev.sim.search import SearchError, compile_filters, matches
@@ -51,12 +60,13 @@ class Window:
     intraday: tuple[int, int] | None
 
 
-@dataclass(frozen=True)
-class RowRef:
+class RowRef(NamedTuple):  # a tuple: reports of the settle run hold ~200,000 of them
     time_ms: int
     seq: int
     record: Record
     malformation: str | None
+    # Renders the same in every report (see the module docstring), so its JSON may be shared.
+    final: bool = False
 
 
 @dataclass
@@ -87,26 +97,46 @@ class DetailedReport:
         return bisect_right(self._sort_keys, (-epoch_ms, seq))
 
     def render(self, refs: list[RowRef]) -> list[dict[str, object]]:
+        return [self.render_one(ref) for ref in refs]
+
+    def render_one(self, ref: RowRef) -> dict[str, object]:
         assert self.opts is not None
-        out: list[dict[str, object]] = []
-        field_map = FIELDS_BY_TYPE[self.report_type]
-        for ref in refs:
-            record = ref.record
-            if isinstance(record, Interaction):
-                values = interaction_values(record, self.as_of_ms, self.opts)
-            else:
-                values = agent_status_values(record, self.opts)
-            out.append(
-                render_row(
-                    values,
-                    self.keys,
-                    field_map,
-                    self.opts,
-                    include_participants=self.include_participants,
-                    malformation=ref.malformation,
-                )
-            )
-        return out
+        record = ref.record
+        if isinstance(record, Interaction):
+            values = interaction_values(record, self.as_of_ms, self.opts)
+        else:
+            values = agent_status_values(record, self.opts)
+        return render_row(
+            values,
+            self.keys,
+            FIELDS_BY_TYPE[self.report_type],
+            self.opts,
+            include_participants=self.include_participants,
+            malformation=ref.malformation,
+        )
+
+    def page_body(self, refs: list[RowRef], cache: FragmentCache) -> bytes:
+        """The JSON body of a data page; equals ``render_page`` byte for byte."""
+        variant = cache.variant_id((self.report_type, tuple(self.keys), self.include_participants, self.opts))
+        keys = [(variant, ref.seq, ref.malformation) if ref.final else None for ref in refs]
+        fragments = cache.lookup(keys)
+        rendered: list[tuple[FragmentKey, bytes]] = []
+        for i, fragment in enumerate(fragments):
+            if fragment is None:
+                # json.dumps of a list joins its items with ", ": a page is its rows' dumps joined so.
+                fragment = json.dumps(self.render_one(refs[i])).encode()
+                fragments[i] = fragment
+                key = keys[i]
+                if key is not None:
+                    rendered.append((key, fragment))
+        if rendered:
+            cache.store(rendered)
+        return b"[" + b", ".join(fragments) + b"]"  # type: ignore[arg-type]
+
+
+def render_page(report: DetailedReport, refs: list[RowRef]) -> bytes:
+    """A data page rendered row by row with no cache: the reference ``page_body`` must equal."""
+    return json.dumps(report.render(refs)).encode()
 
 
 def encode_cursor(epoch_ms: int, seq: int) -> str:
@@ -243,14 +273,17 @@ def select_records(
     if report_type == INTERACTION_TYPE:
         as_of = min(now_ms, window.end_ms) if (show_ongoing and state_in_time) else now_ms
         found: list[Record] = []
+        intraday = window.intraday is not None
         for ix in tenant.interactions.created_between(window.start_ms, upper):
-            if not _in_intraday(ix.time_ms, window):
+            if intraday and not _in_intraday(ix.time_ms, window):
                 continue
             if ix.finished_ms > as_of and not show_ongoing:
                 continue
             found.append(ix)
         return found, as_of
     events = tenant.status_log.events_between(window.start_ms, upper)
+    if window.intraday is None:
+        return list(events), now_ms
     return [e for e in events if _in_intraday(e.time_ms, window)], now_ms
 
 
@@ -309,7 +342,8 @@ def create_detailed(
             bad = faults.interaction_malformation(record.interaction_id) if record.importable_shape else None
         else:
             bad = faults.agent_malformation(record.key)
-        refs.append(RowRef(record.time_ms, record.seq, record, bad))
+        final = not isinstance(record, Interaction) or record.finished_ms <= as_of
+        refs.append(RowRef(record.time_ms, record.seq, record, bad, final))
     refs.sort(key=lambda r: (-r.time_ms, r.seq))
     return DetailedReport(
         report_id,
@@ -377,8 +411,10 @@ __all__ = [
     "AGENT_STATUS_FIELD_MAP",
     "AGENT_STATUS_TYPE",
     "DetailedReport",
+    "FragmentCache",
     "ReportStore",
     "create_detailed",
     "decode_cursor",
     "encode_cursor",
+    "render_page",
 ]

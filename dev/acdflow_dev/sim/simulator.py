@@ -418,7 +418,7 @@ class Simulator:
                 f"{base}/detailed-reports/{report_id}/data?size={size}&lastDocumentId={quote_cursor(cursor)}"
             )
             headers_out["Link"] = link_header(url, "next")
-        return json_response(200, report.render(refs), HIST_JSON, **headers_out)
+        return Response(200, report.page_body(refs, tenant.fragments), HIST_JSON, headers_out)
 
     @staticmethod
     def _report_types() -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from acdflow_dev.sim.agentstatus import StatusEventLog
 from acdflow_dev.sim.config import SimConfig, TenantConfig
+from acdflow_dev.sim.fragments import FragmentCache
 from acdflow_dev.sim.interactions import InteractionGenerator
 from acdflow_dev.sim.world import TenantWorld
 
@@ -19,3 +20,4 @@ class TenantState:
             max_interaction_minutes=config.max_interaction_minutes,
         )
         self.status_log = StatusEventLog(self.world, duplicate_rate=config.duplicate_event_rate)
+        self.fragments = FragmentCache(config.fragment_cache_mb * 1024 * 1024)

@@ -30,8 +30,55 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def _offset_of(ms: int, tz: ZoneInfo) -> int:
+    """UTC offset of ``tz`` at ``ms``, in whole seconds, by the datetime machinery."""
+    offset = from_ms(ms).astimezone(tz).utcoffset() or timedelta(0)
+    return int(offset.total_seconds())
+
+
+@lru_cache(maxsize=65_536)
+def _hour_offset(hour: int, tz: ZoneInfo) -> int | None:
+    """The offset in force for the whole UTC hour ``hour``, or ``None`` if it changes within it.
+
+    Zones change offset at most once an hour, so equal offsets at both ends mean one throughout.
+    """
+    first = _offset_of(hour * 3_600_000, tz)
+    return first if _offset_of(hour * 3_600_000 + 3_599_999, tz) == first else None
+
+
+@lru_cache(maxsize=4_096)
+def _day_prefix(day: int) -> str:
+    return f"{date.fromordinal(_EPOCH_ORDINAL + day).isoformat()}T"
+
+
+@lru_cache(maxsize=256)
+def _offset_suffix(total: int) -> str:
+    sign = "+" if total >= 0 else "-"
+    hours, minutes = divmod(abs(total) // 60, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
 def format_offset_ts(ms: int, tz: ZoneInfo) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.sss±HH:MM`` in ``tz`` (historical reports, in the report's zone)."""
+    """``YYYY-MM-DDTHH:MM:SS.sss±HH:MM`` in ``tz`` (historical reports, in the report's zone).
+
+    Every timestamp of every report row goes through here, so the wall time is computed from a
+    cached hourly offset rather than by a timezone conversion per call.
+    """
+    total = _hour_offset(ms // 3_600_000, tz)
+    if total is None:
+        total = _offset_of(ms, tz)
+    day, rest = divmod(ms + total * 1000, 86_400_000)
+    seconds, millis = divmod(rest, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{_day_prefix(day)}{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}{_offset_suffix(total)}"
+
+
+def format_offset_ts_exact(ms: int, tz: ZoneInfo) -> str:
+    """``format_offset_ts`` by a timezone conversion per call: the reference it must equal."""
     local = from_ms(ms).astimezone(tz)
     offset = local.utcoffset() or timedelta(0)
     total = int(offset.total_seconds())
@@ -94,6 +141,14 @@ def parse_time_of_day(text: str) -> int:
 
 
 def local_ms_of_day(ms: int, tz: ZoneInfo) -> int:
+    total = _hour_offset(ms // 3_600_000, tz)
+    if total is None:
+        total = _offset_of(ms, tz)
+    return (ms + total * 1000) % 86_400_000
+
+
+def local_ms_of_day_exact(ms: int, tz: ZoneInfo) -> int:
+    """``local_ms_of_day`` by a timezone conversion per call: the reference it must equal."""
     local = from_ms(ms).astimezone(tz)
     return ((local.hour * 60 + local.minute) * 60 + local.second) * 1000 + ms % 1000
 
