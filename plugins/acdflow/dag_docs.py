@@ -65,7 +65,7 @@ Polls 8x8's realtime `GET /agents` (`status.rt`, `statusCode.rt`, `timeOnStatus.
 
 * `{schema}.agent_status_live`: one current row per agent — status name (`OnBreak (Lunch)`; no
   reason on `LoggedOut`), start = lastLogin + loggedInTime − timeOnStatus (LoggedOut: start = end
-  = lastLogout), `observed_at` = wall-clock time of the poll that first saw this status;
+  = lastLogout), `observed_at` = the warehouse's clock at the poll that first saw this status;
 * `{schema}.agent_status_live_log`: one row per observed **change** (not per poll), to replay
   adherence. A start that moved by ≤ 2 s with the same status name is not a change.
 

@@ -61,73 +61,52 @@ GRANT USAGE ON SCHEMA {schema} TO {loader};
 REVOKE ALL ON SCHEMA {schema} FROM {maintainer};
 GRANT USAGE ON SCHEMA {schema} TO {maintainer};
 
--- Per table, exactly what the loads do (see include/sql/ and acdflow/warehouse/). A table a later
--- migration adds gets no loader rights until it is listed here; the test suite fails until then.
--- Tables that do not exist yet (step 1 above) are skipped.
+-- Per table, exactly what the loads do (see include/sql/ and acdflow/warehouse/), and what the
+-- maintenance DAG's batched prunes (include/sql/maintenance/) do: SELECT, as a DELETE with a WHERE
+-- clause reads the rows it deletes, and DELETE. A table a later migration adds gets no rights
+-- until it is listed here; the test suite fails until then. Tables that do not exist yet (step 1
+-- above) are skipped.
 DO $grants$
 DECLARE
     item record;
 BEGIN
     FOR item IN
-        SELECT table_name, privileges FROM (VALUES
+        SELECT table_name, loader, maintainer FROM (VALUES
             -- the pending-migration check reads it; only the owner records migrations
-            ('schema_migrations',     'SELECT'),
-            -- landing and staging: replaced per report, pruned after two days
-            ('raw_report_pages',      'SELECT, INSERT, DELETE'),
-            ('stg_interactions',      'SELECT, INSERT, DELETE'),
-            ('stg_rejected_rows',     'SELECT, INSERT, DELETE'),
-            ('stg_status_events',     'SELECT, INSERT, DELETE'),
-            -- published data: upserted, never deleted by a load
-            ('interactions',          'SELECT, INSERT, UPDATE'),
-            ('agent_status_history',  'SELECT, INSERT, UPDATE'),
-            ('agent_status_live',     'SELECT, INSERT, UPDATE'),
-            ('dq_results',            'SELECT, INSERT, UPDATE'),
+            ('schema_migrations',     'SELECT',                         'SELECT'),
+            -- landing and staging: replaced per report; pruned by the maintenance DAG
+            ('raw_report_pages',      'SELECT, INSERT, DELETE',         'SELECT, DELETE'),
+            ('stg_interactions',      'SELECT, INSERT, DELETE',         'SELECT, DELETE'),
+            ('stg_rejected_rows',     'SELECT, INSERT, DELETE',         'SELECT, DELETE'),
+            ('stg_status_events',     'SELECT, INSERT, DELETE',         'SELECT, DELETE'),
+            -- published data: upserted, never deleted by a load nor pruned
+            ('interactions',          'SELECT, INSERT, UPDATE',         NULL),
+            ('agent_status_history',  'SELECT, INSERT, UPDATE',         NULL),
+            ('agent_status_live',     'SELECT, INSERT, UPDATE',         NULL),
+            ('dq_results',            'SELECT, INSERT, UPDATE',         'SELECT, DELETE'),
             -- the time loaded agent-status reports read, merged per integration
-            ('report_coverage',       'SELECT, INSERT, UPDATE'),
+            ('report_coverage',       'SELECT, INSERT, UPDATE',         NULL),
             -- recomputed per interval: upserted, groups that no longer exist deleted
-            ('interval_aht',          'SELECT, INSERT, UPDATE, DELETE'),
-            -- append-only: quarantined rows, the run log, the observed live changes
-            ('rejected_rows',         'SELECT, INSERT'),
-            ('load_runs',             'SELECT, INSERT'),
-            ('agent_status_live_log', 'SELECT, INSERT'),
+            ('interval_aht',          'SELECT, INSERT, UPDATE, DELETE', NULL),
+            -- append-only for loads: quarantined rows, the run log, the observed live changes
+            ('rejected_rows',         'SELECT, INSERT',                 'SELECT, DELETE'),
+            ('load_runs',             'SELECT, INSERT',                 'SELECT, DELETE'),
+            ('agent_status_live_log', 'SELECT, INSERT',                 'SELECT, DELETE'),
             -- which run polls live status: claimed, heart-beaten, released
-            ('live_poll_owner',       'SELECT, INSERT, UPDATE, DELETE')
-        ) AS t (table_name, privileges)
+            ('live_poll_owner',       'SELECT, INSERT, UPDATE, DELETE', NULL)
+        ) AS t (table_name, loader, maintainer)
     LOOP
         -- The identifiers below arrive quoted ("acd"); they are validated to [a-z0-9_], so they
         -- cannot end the string literal they are written in.
         IF to_regclass(format('%s.%I', '{schema}', item.table_name)) IS NOT NULL THEN
             EXECUTE format('ALTER TABLE %s.%I OWNER TO %s', '{schema}', item.table_name, '{owner}');
-            EXECUTE format('REVOKE ALL ON %s.%I FROM PUBLIC, %s', '{schema}', item.table_name, '{loader}');
-            EXECUTE format('GRANT %s ON %s.%I TO %s', item.privileges, '{schema}', item.table_name, '{loader}');
-        END IF;
-    END LOOP;
-END
-$grants$;
-
--- The maintenance role: the pending-migration check, and the batched prunes of
--- include/sql/maintenance/ (SELECT: a DELETE with a WHERE clause reads the rows it deletes).
--- Every other table, and every other right, it is refused.
-DO $grants$
-DECLARE
-    item record;
-BEGIN
-    FOR item IN
-        SELECT table_name, privileges FROM (VALUES
-            ('schema_migrations',     'SELECT'),
-            ('raw_report_pages',      'SELECT, DELETE'),
-            ('stg_interactions',      'SELECT, DELETE'),
-            ('stg_rejected_rows',     'SELECT, DELETE'),
-            ('stg_status_events',     'SELECT, DELETE'),
-            ('load_runs',             'SELECT, DELETE'),
-            ('rejected_rows',         'SELECT, DELETE'),
-            ('agent_status_live_log', 'SELECT, DELETE'),
-            ('dq_results',            'SELECT, DELETE')
-        ) AS t (table_name, privileges)
-    LOOP
-        IF to_regclass(format('%s.%I', '{schema}', item.table_name)) IS NOT NULL THEN
-            EXECUTE format('REVOKE ALL ON %s.%I FROM %s', '{schema}', item.table_name, '{maintainer}');
-            EXECUTE format('GRANT %s ON %s.%I TO %s', item.privileges, '{schema}', item.table_name, '{maintainer}');
+            EXECUTE format('REVOKE ALL ON %s.%I FROM PUBLIC, %s, %s', '{schema}', item.table_name,
+                           '{loader}', '{maintainer}');
+            EXECUTE format('GRANT %s ON %s.%I TO %s', item.loader, '{schema}', item.table_name, '{loader}');
+            IF item.maintainer IS NOT NULL THEN
+                EXECUTE format('GRANT %s ON %s.%I TO %s', item.maintainer, '{schema}', item.table_name,
+                               '{maintainer}');
+            END IF;
         END IF;
     END LOOP;
 END
