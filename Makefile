@@ -15,14 +15,14 @@ PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-clear-day soak clean help
+.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-storage bench-clear-day soak clean help
 
 help:
 	@echo "make test      lint, type-check and run the test suite (bootstraps .venv from uv.lock)"
 	@echo "make demo      run the end-to-end demo against the local 8x8 simulator"
 	@echo "make airflow   airflow standalone with the demo integration (UI on http://127.0.0.1:8080)"
 	@echo "make test-e2e  opt-in tests under a real scheduler and in a headless browser"
-	@echo "make bench     benchmarks (not tests)"
+	@echo "make bench     benchmarks (not tests); make bench-storage: WAL and rows written per day"
 	@echo "make soak      a simulated day of three integrations under faults and a real scheduler (~40 min)"
 	@echo "make requirements  regenerate requirements.txt (Astro) from uv.lock"
 
@@ -75,7 +75,14 @@ test-e2e: venv
 bench: venv
 	$(BIN)/python bench/bench_interactions.py
 	$(BIN)/python bench/bench_live.py
+	$(BIN)/python bench/bench_storage.py
 	$(BIN)/python bench/bench_clear_day.py
+
+# WAL and rows written for a day of one 100,000-interaction tenant at the default windows, next to
+# the same day imported by the revision before unchanged re-reads stopped writing (BENCH_ARGS:
+# e.g. --hours 6 for a quarter of the day).
+bench-storage: venv
+	$(BIN)/python bench/bench_storage.py $(BENCH_ARGS)
 
 # The clear-a-day benchmark alone (a real scheduler; the longest part of make bench).
 bench-clear-day: venv

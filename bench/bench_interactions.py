@@ -45,7 +45,7 @@ def _start_simulator(scale: int) -> tuple[subprocess.Popen[bytes], str]:
     clock = (INTERVAL_START + timedelta(hours=6)).isoformat()
     proc = subprocess.Popen(
         [
-            str(Path(sys.executable).parent / "acdflow"),
+            str(Path(sys.executable).parent / "acdflow-dev"),
             "sim",
             "serve",
             "--port",
