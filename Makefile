@@ -23,7 +23,7 @@ help:
 	@echo "make airflow   airflow standalone with the demo integration (UI on http://127.0.0.1:8080)"
 	@echo "make test-e2e  opt-in tests under a real scheduler and in a headless browser"
 	@echo "make bench     benchmarks (not tests); make bench-storage: WAL and rows written per day"
-	@echo "make soak      a simulated day of three integrations under faults and a real scheduler (~40 min)"
+	@echo "make soak      a simulated day of three integrations under faults and a real scheduler (about an hour)"
 	@echo "make requirements  regenerate requirements.txt (Astro) from uv.lock"
 
 $(UV):
