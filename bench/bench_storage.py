@@ -87,7 +87,6 @@ def _unique_bytes(uri: str, schema: str) -> dict[str, int]:
 
     sizes = {}
     with psycopg.connect(uri) as conn:
-        conn.execute(sql.SQL("VACUUM (ANALYZE) {}.interactions").format(sql.Identifier(schema)))
         for table in PUBLISHED:
             row = conn.execute(
                 sql.SQL(
