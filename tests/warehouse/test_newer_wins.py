@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from acdflow.transform.agent_status import status_name
 from acdflow.warehouse import agent_status as status_store
 from acdflow.warehouse import store
+from tests.transform.warehouse_testlib import status_change
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 OLDER = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
@@ -147,18 +147,6 @@ def test_a_load_whose_staged_rows_are_gone_publishes_nothing(warehouse_uri: str,
         assert _rows(conn, fresh_schema, "interactions", "interaction_id") == {}
 
 
-def _event(agent: str, start: datetime, status: str = "Available") -> status_store.StagedEvent:
-    return status_store.StagedEvent(
-        agent_id=agent,
-        agent_name=f"Agent {agent}",
-        status=status,
-        status_code=None,
-        status_name=status_name(status, None),
-        start_time=start,
-        observed_offset_minutes=0,
-    )
-
-
 def test_an_older_status_report_loaded_last_leaves_the_newer_values(
     warehouse_uri: str, fresh_schema: str
 ) -> None:
@@ -177,10 +165,10 @@ def test_an_older_status_report_loaded_last_leaves_the_newer_values(
             window=(T0, T0 + timedelta(minutes=15)),
         )
 
-    first = _event("a1", T0 + timedelta(minutes=1), "OnBreak")
+    first = status_change("a1", T0 + timedelta(minutes=1), "OnBreak")
     with store.connect(warehouse_uri, fresh_schema) as conn:
         publish(2, [replace(first, agent_name="Maria Renamed")], NEWER)
-        publish(1, [first, _event("a1", T0 + timedelta(minutes=9))], OLDER)
+        publish(1, [first, status_change("a1", T0 + timedelta(minutes=9))], OLDER)
         rows = {
             (r[0], r[1]): r[2:]
             for r in conn.execute(
