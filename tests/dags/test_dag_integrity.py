@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
-import subprocess
-import sys
-import textwrap
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +12,8 @@ import pendulum
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, airflow_env
+from tests.conftest import REPO_ROOT
+from tests.dags.audited_parse import audited_parse
 
 INTERACTION_TASKS = [
     "authenticate",
@@ -159,37 +156,10 @@ def _topological(dag: Any) -> list[Any]:
 def test_parsing_does_no_network_database_variables_or_connections(tmp_path: Path) -> None:
     """Parse the DAG folder in a fresh process with an unusable metadata DB and an audit hook that
     records every socket connection: parse time must open none and still build every DAG."""
-    cfg = tmp_path / "integrations.yaml"
-    cfg.write_text(yaml.safe_dump(INTEGRATIONS))
-    script = textwrap.dedent(
-        f"""
-        import json, sys
-        connects = []
-        def audit(event, args):
-            if event == "socket.connect":
-                connects.append(repr(args))
-        sys.addaudithook(audit)
-        from airflow.dag_processing.dagbag import DagBag
-        bag = DagBag(dag_folder={str(REPO_ROOT / "dags")!r})
-        report = {{"dags": sorted(bag.dag_ids), "errors": sorted(bag.import_errors), "connects": connects}}
-        print(json.dumps(report))
-        """
-    )
-    env = {
-        **os.environ,
-        **airflow_env(),
-        "ACDFLOW_INTEGRATIONS": str(cfg),
-        # Any Variable/Connection lookup or DB access at parse time would fail against this.
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://nobody@127.0.0.1:9/none",
-        "AIRFLOW_CONN_WFM_WAREHOUSE": "",
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=True
-    )
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = audited_parse(tmp_path, INTEGRATIONS)
     assert report["connects"] == []
     assert report["dags"] == EXPECTED_DAGS
-    assert [Path(p).name for p in report["errors"]] == ["acdflow_config_errors.py"]
+    assert sorted(report["errors"]) == ["acdflow_config_errors.py"]
 
 
 def test_every_task_of_every_dag_has_an_execution_timeout(dagbag: Any) -> None:

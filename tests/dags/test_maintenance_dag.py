@@ -3,76 +3,37 @@ settings of its ``maintenance:`` section, and not built at all when that section
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tests.conftest import REPO_ROOT, airflow_env
+from tests.dags.audited_parse import audited_parse
 
 INTEGRATION = {"name": "acme_us", "conn_id": "eightbyeight_acme", "start_date": "2026-11-01"}
 
 
+_SHAPE = """
+dag = bag.dags.get("acdflow_maintenance")
+report["maintenance"] = None if dag is None else {
+    "schedule": dag.timetable.expression,
+    "catchup": dag.catchup,
+    "max_active_runs": dag.max_active_runs,
+    "tasks": {
+        t.task_id: {
+            "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
+            "upstream": sorted(t.upstream_task_ids),
+            "retries": t.retries,
+            "weight": t.priority_weight,
+            "conn_id": t.spec.conn_id or t.warehouse.conn_id,
+            "staging_hours": t.spec.staging_hours,
+        }
+        for t in dag.tasks
+    },
+}
+"""
+
+
 def _parse(tmp_path: Path, document: dict[str, Any]) -> dict[str, Any]:
-    """Parse the DAG folder in a fresh process with an unusable metadata DB, no warehouse
-    connection and an audit hook recording every socket connection."""
-    cfg = tmp_path / "integrations.yaml"
-    cfg.write_text(yaml.safe_dump(document))
-    script = textwrap.dedent(
-        f"""
-        import json, sys
-        connects = []
-        def audit(event, args):
-            if event == "socket.connect":
-                connects.append(repr(args))
-        sys.addaudithook(audit)
-        from airflow.dag_processing.dagbag import DagBag
-        bag = DagBag(dag_folder={str(REPO_ROOT / "dags")!r})
-        dag = bag.dags.get("acdflow_maintenance")
-        shape = None
-        if dag is not None:
-            shape = {{
-                "schedule": dag.timetable.expression,
-                "catchup": dag.catchup,
-                "max_active_runs": dag.max_active_runs,
-                "tasks": {{
-                    t.task_id: {{
-                        "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
-                        "upstream": sorted(t.upstream_task_ids),
-                        "retries": t.retries,
-                        "weight": t.priority_weight,
-                        "conn_id": t.spec.conn_id or t.warehouse.conn_id,
-                        "staging_hours": t.spec.staging_hours,
-                    }}
-                    for t in dag.tasks
-                }},
-            }}
-        report = {{
-            "dags": sorted(bag.dag_ids),
-            "errors": {{k.rsplit("/", 1)[-1]: v for k, v in bag.import_errors.items()}},
-            "connects": connects,
-            "maintenance": shape,
-        }}
-        print(json.dumps(report))
-        """
-    )
-    env = {
-        **os.environ,
-        **airflow_env(),
-        "ACDFLOW_INTEGRATIONS": str(cfg),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://nobody@127.0.0.1:9/none",
-        "AIRFLOW_CONN_WFM_WAREHOUSE": "",
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=True
-    )
-    report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return report
+    return audited_parse(tmp_path, document, _SHAPE)
 
 
 def test_maintenance_dag_parses_from_local_config_only(tmp_path: Path) -> None:
