@@ -15,6 +15,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -42,6 +43,21 @@ _PRELOAD_THEN_RUN = (
     "sys.argv = ['airflow', *sys.argv[2:]]\n"
     "runpy.run_module('airflow', run_name='__main__', alter_sys=True)\n"
 )
+
+
+def _raise_system_exit(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """A terminated benchmark (``kill``, ``make`` interrupted, a CI timeout) must still stop the
+    components it started: by default SIGTERM ends Python without unwinding ``with`` blocks, and the
+    components, in sessions of their own, would run on."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (
+        signal.SIG_DFL,
+        None,
+    ):
+        signal.signal(signal.SIGTERM, _raise_system_exit)
 
 
 class AirflowStackError(RuntimeError):
@@ -171,6 +187,7 @@ class LocalAirflow:
     # -- processes -----------------------------------------------------------------------------
 
     def start(self, components: Iterable[str] = COMPONENTS, *, timeout: float = 180) -> LocalAirflow:
+        _exit_cleanly_on_sigterm()
         logs = self.home / "process-logs"
         logs.mkdir(exist_ok=True)
         for name in components:
