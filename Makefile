@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-storage bench-clear-day soak clean help
+.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-parse bench-storage bench-clear-day soak clean help
 
 help:
 	@echo "make test      lint, type-check and run the test suite (bootstraps .venv from uv.lock)"
@@ -23,6 +23,7 @@ help:
 	@echo "make airflow   airflow standalone with the demo integration (UI on http://127.0.0.1:8080)"
 	@echo "make test-e2e  opt-in tests under a real scheduler and in a headless browser"
 	@echo "make bench     benchmarks (not tests); make bench-storage: WAL and rows written per day"
+	@echo "               make bench-parse: DAG-folder processing at 1,000 integrations"
 	@echo "make soak      a simulated day of three integrations under faults and a real scheduler (about an hour)"
 	@echo "make requirements  regenerate requirements.txt (Astro) from uv.lock"
 
@@ -75,6 +76,7 @@ test-e2e: venv
 bench: venv
 	$(BIN)/python bench/bench_interactions.py
 	$(BIN)/python bench/bench_live.py
+	$(BIN)/python bench/bench_parse.py
 	$(BIN)/python bench/bench_storage.py
 	$(BIN)/python bench/bench_clear_day.py
 
@@ -83,6 +85,10 @@ bench: venv
 # e.g. --hours 6 for a quarter of the day).
 bench-storage: venv
 	$(BIN)/python bench/bench_storage.py $(BENCH_ARGS)
+
+# DAG-folder processing for 1,000 integrations next to plain EmptyOperator DAGs of the same shapes.
+bench-parse: venv
+	$(BIN)/python bench/bench_parse.py $(BENCH_ARGS)
 
 # The clear-a-day benchmark alone (a real scheduler; the longest part of make bench).
 bench-clear-day: venv
