@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from acdflow_dev.connections import eightbyeight_conn
 from acdflow_dev.embedded import EmbeddedPostgres, airflow_conn_from_uri
 from acdflow_dev.local.runner import LocalAirflow, ensure_database
 from acdflow_dev.sim import SimConfig, Simulator
@@ -136,13 +137,9 @@ def main() -> int:
     with EmbeddedPostgres(WORK / "pg") as pg, sim.serve(host="127.0.0.1", port=0) as server:
         env = {
             "AIRFLOW_CONN_EIGHTBYEIGHT_BENCH": json.dumps(
-                {
-                    "conn_type": "eightbyeight",
-                    "login": CLIENT_ID,
-                    "password": CLIENT_SECRET,
-                    "host": server.base_url,
-                    "extra": {"region": "us", "timezone": "America/Chicago"},
-                }
+                eightbyeight_conn(
+                    server.base_url, CLIENT_ID, CLIENT_SECRET, region="us", timezone="America/Chicago"
+                )
             ),
             "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(airflow_conn_from_uri(pg.uri)),
             "ACDFLOW_INTEGRATIONS": str(config),

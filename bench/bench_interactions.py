@@ -30,6 +30,7 @@ import psycopg
 import requests
 import yaml
 
+from acdflow_dev.connections import eightbyeight_conn
 from acdflow_dev.embedded import airflow_conn_from_uri, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,13 +83,7 @@ def _start_simulator(scale: int) -> tuple[subprocess.Popen[bytes], str]:
 def _env(base: str, warehouse_uri: str, config: Path) -> dict[str, str]:
     return {
         "AIRFLOW_CONN_EIGHTBYEIGHT_BENCH": json.dumps(
-            {
-                "conn_type": "eightbyeight",
-                "login": CLIENT_ID,
-                "password": CLIENT_SECRET,
-                "host": base,
-                "extra": {"region": "us", "timezone": "America/Los_Angeles"},
-            }
+            eightbyeight_conn(base, CLIENT_ID, CLIENT_SECRET, region="us", timezone="America/Los_Angeles")
         ),
         "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(airflow_conn_from_uri(warehouse_uri)),
         "ACDFLOW_INTEGRATIONS": str(config),

@@ -227,6 +227,7 @@ def main() -> int:
         print(json.dumps(measure(args.measure, args.hours, args.uri)))
         return 0
 
+    from acdflow_dev.connections import eightbyeight_conn
     from acdflow_dev.embedded import EmbeddedPostgres, airflow_conn_from_uri
     from acdflow_dev.sim import SimConfig, Simulator
 
@@ -262,13 +263,9 @@ def main() -> int:
     ):
         env = {
             "AIRFLOW_CONN_EIGHTBYEIGHT_BENCH": json.dumps(
-                {
-                    "conn_type": "eightbyeight",
-                    "login": CLIENT_ID,
-                    "password": CLIENT_SECRET,
-                    "host": server.base_url,
-                    "extra": {"region": "us", "timezone": "America/Chicago"},
-                }
+                eightbyeight_conn(
+                    server.base_url, CLIENT_ID, CLIENT_SECRET, region="us", timezone="America/Chicago"
+                )
             ),
             "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(airflow_conn_from_uri(pg.uri)),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",

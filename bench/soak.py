@@ -53,6 +53,7 @@ from psycopg.rows import dict_row
 
 from acdflow.config import load_config
 from acdflow_dev.compare import compare
+from acdflow_dev.connections import eightbyeight_conn
 from acdflow_dev.embedded import EmbeddedPostgres, airflow_conn_from_uri
 from acdflow_dev.local.runner import LocalAirflow, ensure_database
 from acdflow_dev.local.webhook import WebhookReceiver
@@ -135,16 +136,14 @@ def _simulator(tenant: Tenant, args: argparse.Namespace) -> Simulator:
 
 
 def _connection(tenant: Tenant, base_url: str) -> dict[str, Any]:
-    extra: dict[str, Any] = {"region": tenant.region.upper(), "timezone": tenant.timezone}
-    if tenant.neighbours:
-        extra["tenant_id"] = tenant.tenant_id
-    return {
-        "conn_type": "eightbyeight",
-        "login": f"{tenant.name}-client",
-        "password": f"{tenant.name}-secret",
-        "host": base_url,
-        "extra": extra,
-    }
+    return eightbyeight_conn(
+        base_url,
+        f"{tenant.name}-client",
+        f"{tenant.name}-secret",
+        region=tenant.region.upper(),
+        timezone=tenant.timezone,
+        tenant_id=tenant.tenant_id if tenant.neighbours else None,
+    )
 
 
 def _write_config(path: Path, day: datetime, end: datetime) -> None:

@@ -22,6 +22,7 @@ from psycopg.rows import dict_row
 
 from acdflow.config import IntegrationSpec, WarehouseSpec, parse_config
 from acdflow_dev.compare import Comparer, TableDiff
+from acdflow_dev.connections import eightbyeight_conn
 from acdflow_dev.embedded import airflow_conn_from_uri
 from acdflow_dev.sim import SimConfig, Simulator
 
@@ -61,14 +62,9 @@ class Pipeline:
         return f"wh_{self.name}"
 
     def env(self) -> dict[str, str]:
-        extra = {"region": self.region, "timezone": self.timezone}
-        eight = {
-            "conn_type": "eightbyeight",
-            "login": CLIENT_ID,
-            "password": CLIENT_SECRET,
-            "host": self.base_url,
-            "extra": extra,
-        }
+        eight = eightbyeight_conn(
+            self.base_url, CLIENT_ID, CLIENT_SECRET, region=self.region, timezone=self.timezone
+        )
         warehouse = airflow_conn_from_uri(self.warehouse_uri)
         return {
             f"AIRFLOW_CONN_{self.conn_id.upper()}": json.dumps(eight),
