@@ -77,7 +77,7 @@ bench: venv
 	$(BIN)/python bench/bench_interactions.py
 	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_parse.py
-	$(BIN)/python bench/bench_drift.py
+	$(BIN)/python bench/bench_capacity.py
 	$(BIN)/python bench/bench_storage.py
 	$(BIN)/python bench/bench_clear_day.py
 
