@@ -3,6 +3,10 @@
 ``pgserver``'s own ``get_server`` only listens on a Unix socket. Airflow connection URIs, ``psql``
 and a real scheduler are all simpler with a TCP port, so this module drives ``initdb`` and
 ``pg_ctl`` itself and listens on loopback only.
+
+The server's clock can be moved (:class:`FakeClock`, Debian's ``libfaketime``): the warehouse
+stamps its rows with its own clock (``now()``, ``clock_timestamp()``), so a test of what happens
+over days or weeks moves that clock rather than waiting.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import socket
 import stat
 import subprocess
 import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -76,6 +82,7 @@ class EmbeddedPostgres:
         keep_data: bool = False,
         socket_dir: Path | None = None,
         production_wal: bool = False,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port()
@@ -85,6 +92,9 @@ class EmbeddedPostgres:
         # Tests skip fsync and full-page images for speed; a benchmark of what the warehouse writes
         # to its WAL needs the server's defaults (full_page_writes = on).
         self.production_wal = production_wal
+        # Extra environment of pg_ctl and so of the postmaster and every backend it forks (e.g.
+        # FakeClock.env()); without it the server inherits this process's environment.
+        self.env = dict(env) if env else None
         self._user = _run_as()
         self._started = False
 
@@ -100,6 +110,8 @@ class EmbeddedPostgres:
             stderr=subprocess.PIPE,
             timeout=timeout,
             user=self._user,
+            # pg_ctl too: it tells its new postmaster from a stale one by comparing their clocks.
+            env={**os.environ, **self.env} if self.env else None,
         )
 
     def _prepare_permissions(self) -> None:
@@ -195,6 +207,82 @@ class EmbeddedPostgres:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+# Debian's package ``faketime`` (library package ``libfaketime``). Its thread-safe build also
+# blocks signals while it reads the clock: a backend's timeout handler (SIGALRM) reads the clock
+# too, and must not run inside the library's own file read.
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+
+
+class FakeClock:
+    """A server clock that a test moves: ``libfaketime`` preloaded into the server reads the
+    offset from real time from a file on every clock call, so every backend, the ones already
+    running included, sees a move at once.
+
+    The clock keeps running at real speed from the instant it is set to, and only moves forward:
+    a server whose clock jumps back would see intervals it measured turn negative. Move it between
+    statements: PostgreSQL times its timeouts (``statement_timeout``, ``lock_timeout``) on this
+    clock, so one armed while the clock jumps ahead fires at once. Pass :meth:`env` to
+    :class:`EmbeddedPostgres`; the clock is set to ``start`` before the server starts, so the
+    server never sees the real time at all::
+
+        clock = FakeClock(tmp / "clock", start=datetime(2026, 10, 1, 6, tzinfo=UTC))
+        with EmbeddedPostgres(tmp / "pg", env=clock.env()) as pg:
+            clock.set(datetime(2026, 10, 2, 6, tzinfo=UTC))  # SELECT now() says so
+    """
+
+    def __init__(self, path: Path, *, start: datetime, library: Path = LIBFAKETIME) -> None:
+        if not library.is_file():
+            raise RuntimeError(f"{library} is missing: install Debian's package faketime")
+        self.path = Path(path).resolve()
+        self.library = library
+        self._offset: float | None = None
+        self.set(start)
+
+    @staticmethod
+    def available(library: Path = LIBFAKETIME) -> bool:
+        return library.is_file()
+
+    def env(self) -> dict[str, str]:
+        """The environment that puts a server (and every process it forks) on this clock."""
+        return {
+            "LD_PRELOAD": str(self.library),
+            "FAKETIME_TIMESTAMP_FILE": str(self.path),
+            # Re-read the file on every call: a move applies at once, not after a cache expires.
+            "FAKETIME_NO_CACHE": "1",
+            # Waits and elapsed-time measurements on the monotonic clock stay real: a move of the
+            # wall clock by days stretches none of them.
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            # File times stay real: the server compares them with each other, never with now.
+            "NO_FAKE_STAT": "1",
+        }
+
+    def now(self) -> datetime:
+        """The server's time now."""
+        assert self._offset is not None
+        return datetime.now(UTC) + timedelta(seconds=self._offset)
+
+    def set(self, instant: datetime) -> None:
+        """Move the clock to ``instant`` (aware, not before the clock's time now)."""
+        if instant.utcoffset() is None:
+            raise ValueError("the clock needs an aware datetime")
+        if self._offset is not None and instant < self.now():
+            raise ValueError(
+                f"the clock only moves forward: {instant.isoformat()} < {self.now().isoformat()}"
+            )
+        offset = (instant - datetime.now(UTC)).total_seconds()
+        # Written aside and renamed: a backend reading the file never sees it half written.
+        staging = self.path.with_name(self.path.name + ".new")
+        staging.write_text(f"{offset:+.6f}\n")
+        staging.chmod(0o644)
+        os.replace(staging, self.path)
+        if os.geteuid() == 0:
+            _allow_traverse(self.path)
+        self._offset = offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.set(self.now() + delta)
 
 
 def airflow_conn_from_uri(uri: str, *, description: str | None = None) -> dict[str, Any]:
