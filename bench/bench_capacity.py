@@ -235,11 +235,12 @@ def main() -> int:
         }
         metadata = ensure_database(pg.uri, "airflow")
         airflow = LocalAirflow(
-            home=WORK / "airflow", metadata_conninfo=metadata, extra_env=env, parallelism=4
+            home=WORK / "airflow",
+            metadata_conninfo=metadata,
+            extra_env=env,
+            parallelism=4,
+            preload=args.preload,
         )
-        if args.preload:
-            (airflow.home / "config").mkdir(exist_ok=True)
-            shutil.copy(REPO / "config" / "airflow_local_settings.py", airflow.home / "config")
         airflow.migrate()
         from acdflow.config import load_config
 

@@ -14,7 +14,8 @@ whose table misses the bar exits 1.
   DAGs 48 hours, so every interval is loaded many times and must stay exact. The simulator renders
   each row once and serves re-reads from the rendered rows (about 50,000-100,000 rows/s).
 * Airflow: scheduler, DAG processor, triggerer and API server with the LocalExecutor, metadata in
-  the embedded PostgreSQL (``acdflow_dev.local.runner``). The interactions and agent-status DAGs of the
+  the embedded PostgreSQL (``acdflow_dev.local.runner``), the shipped
+  ``config/airflow_local_settings.py`` installed (``--no-preload``: not). The interactions and agent-status DAGs of the
   three integrations catch up the day at once; the live DAGs stay paused (they poll the present).
 * Faults, per simulator: ``--fault-rate`` of all token and metrics requests fail with 429 +
   ``Retry-After``, 500/502/503/504, a slow answer, a connection reset or a revocation of every
@@ -76,20 +77,6 @@ FAULTS = (
     "failed_reports=1;malformed_rate={malformed};seed={seed}"
 )
 QUOTED = re.compile(r"\s*\(?'[^']*'\)?")
-# The task processes fork from the scheduler (LocalExecutor): importing these there once saves
-# every task from importing them again (Great Expectations alone takes seconds).
-PRELOAD = (
-    "great_expectations",
-    "pandas",
-    "acdflow.factory",
-    "acdflow.runtime",
-    "acdflow.pipeline.interactions",
-    "acdflow.pipeline.agent_status",
-    "acdflow.quality.drift",
-    "acdflow.quality.gx_runner",
-    "acdflow.transform.interactions",
-    "acdflow.transform.agent_status",
-)
 
 
 @dataclass(frozen=True)
@@ -196,7 +183,7 @@ def _stack(
             extra_env=env,
             dags_folder=WORK / "dags",
             parallelism=args.parallelism,
-            preload=PRELOAD if args.preload else (),
+            preload=args.preload,
         )
         airflow.migrate()
         airflow.import_pools(
@@ -535,7 +522,7 @@ def main() -> int:
     parser.add_argument("--malformed-rate", type=float, default=0.002, help="share of malformed rows [0.002]")
     parser.add_argument("--hours", type=int, default=24, help="hours of the day to import [24]")
     parser.add_argument("--parallelism", type=int, default=8, help="LocalExecutor worker processes [8]")
-    parser.add_argument("--no-preload", dest="preload", action="store_false", help="tasks import everything")
+    parser.add_argument("--no-preload", dest="preload", action="store_false", help="no local settings")
     parser.add_argument("--timeout", type=float, default=3 * 3600, help="seconds to wait for the runs")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help=f"results and work files [{OUT_DIR}]")
     args = parser.parse_args()

@@ -1,6 +1,12 @@
-"""A real Airflow on this machine: scheduler, dag processor, triggerer and API server with the
-LocalExecutor, its metadata in PostgreSQL. Used by ``make airflow``, the scheduler tests and the
-benchmarks; nothing here is needed in a deployment, where Airflow is already running.
+"""A real Airflow on this machine: scheduler, dag processor, triggerer and API server, its metadata
+in PostgreSQL. Used by ``make airflow``, the scheduler tests and the benchmarks; nothing here is
+needed in a deployment, where Airflow is already running.
+
+Two executors: the LocalExecutor (the default: the scheduler runs the tasks), or the
+CeleryExecutor, with a Redis broker (:mod:`acdflow_dev.local.redis`), Celery's results in the
+metadata database, and one ``airflow celery worker`` process per :class:`CeleryWorker`, each under
+its own name. Every worker's tasks record that name as their host (``task_instance.hostname``),
+as tasks on separate machines would record theirs.
 
 Every process gets the same explicit JWT secret and execution-API URL: left to their defaults,
 each component would generate its own secret and task workers could not talk to the API server.
@@ -11,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,17 +40,14 @@ from acdflow_dev import REPO_ROOT
 from acdflow_dev.embedded import free_port
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+EXECUTORS = ("LocalExecutor", "CeleryExecutor")
 ADMIN_USER = "admin"
+# Read by worker_hostname() in the processes of one Celery worker.
+WORKER_NAME_ENV = "ACDFLOW_DEV_WORKER_NAME"
 
-# Runs an Airflow component after importing modules: the LocalExecutor forks its workers from the
-# scheduler and every task from a worker, so what the scheduler imported once, no task imports again.
-_PRELOAD_THEN_RUN = (
-    "import importlib, runpy, sys\n"
-    "for name in filter(None, sys.argv[1].split(',')):\n"
-    "    importlib.import_module(name)\n"
-    "sys.argv = ['airflow', *sys.argv[2:]]\n"
-    "runpy.run_module('airflow', run_name='__main__', alter_sys=True)\n"
-)
+# The local settings a deployment installs (see acdflow.preload): the scheduler and Celery workers
+# import the task libraries once, before they fork the task processes.
+LOCAL_SETTINGS = REPO_ROOT / "config" / "airflow_local_settings.py"
 
 
 def _raise_system_exit(signum: int, _frame: object) -> None:
@@ -62,6 +67,29 @@ def _exit_cleanly_on_sigterm() -> None:
 
 class AirflowStackError(RuntimeError):
     """A local Airflow component did not start or a command against it failed."""
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of a local Celery worker's processes: the worker's name. Workers
+    on one machine would otherwise all record the machine's name in ``task_instance.hostname``."""
+    from airflow.utils.net import getfqdn
+
+    return os.environ.get(WORKER_NAME_ENV) or getfqdn()
+
+
+@dataclass(frozen=True)
+class CeleryWorker:
+    """One ``airflow celery worker`` process: its name (Celery's ``--celery-hostname`` and the host
+    its tasks record), the queues it consumes and how many tasks it runs at once."""
+
+    name: str
+    queues: tuple[str, ...] = ("default",)
+    concurrency: int = 2
+
+    @property
+    def component(self) -> str:
+        """Its key among the processes and the name of its log."""
+        return f"celery-worker-{self.name}"
 
 
 def ensure_database(server_uri: str, dbname: str) -> str:
@@ -96,13 +124,28 @@ class LocalAirflow:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     dags_folder: Path = REPO_ROOT / "dags"
     parallelism: int = 8
-    # Modules the scheduler imports before it forks the LocalExecutor's workers (see _PRELOAD_THEN_RUN).
-    preload: tuple[str, ...] = ()
+    # Install the shipped config/airflow_local_settings.py in this home, as a deployment does.
+    preload: bool = False
+    executor: str = "LocalExecutor"
+    # CeleryExecutor only: the broker (a redis:// URL) and the workers start() runs.
+    broker_url: str | None = None
+    workers: tuple[CeleryWorker, ...] = ()
     _procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
     _logs: list[IO[bytes]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {EXECUTORS}, not {self.executor!r}")
+        if self.executor == "CeleryExecutor" and not self.broker_url:
+            raise ValueError("the CeleryExecutor needs a broker_url")
+        if self.executor != "CeleryExecutor" and self.workers:
+            raise ValueError("Celery workers need executor='CeleryExecutor'")
+        if len({w.name for w in self.workers}) != len(self.workers):
+            raise ValueError("Celery worker names must be unique")
         self.home.mkdir(parents=True, exist_ok=True)
+        if self.preload:
+            (self.home / "config").mkdir(exist_ok=True)
+            shutil.copy(LOCAL_SETTINGS, self.home / "config" / LOCAL_SETTINGS.name)
         if not self.api_port:
             self.api_port = free_port()
         secret_file = self.home / "jwt_secret"
@@ -129,7 +172,7 @@ class LocalAirflow:
         env.update(
             {
                 "AIRFLOW_HOME": str(self.home),
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__EXECUTOR": self.executor,
                 "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
@@ -153,8 +196,30 @@ class LocalAirflow:
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             }
         )
+        if self.executor == "CeleryExecutor":
+            env.update(self._celery_env())
         env.update(self.extra_env)
         return env
+
+    def _celery_env(self) -> dict[str, str]:
+        assert self.broker_url is not None  # checked in __post_init__
+        return {
+            "AIRFLOW__CELERY__BROKER_URL": self.broker_url,
+            # Task states in the metadata database (Celery's SQLAlchemy backend), as Airflow
+            # recommends: the broker only carries the queue.
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(self.metadata_conninfo),
+            # Each worker takes one task per free process: with more, a worker holds tasks back
+            # behind its long ones (a report's wait, a large extract) while another worker idles.
+            "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+        }
+
+    def worker_env(self, worker: CeleryWorker) -> dict[str, str]:
+        """The environment of one Celery worker's processes (and so of the tasks it runs)."""
+        return {
+            **self.env(),
+            WORKER_NAME_ENV: worker.name,
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname",
+        }
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -184,28 +249,67 @@ class LocalAirflow:
         path.write_text(json.dumps({p["name"]: p for p in pools}, indent=2))
         self.cli("pools", "import", str(path))
 
+    def set_paused(self, dag_ids: Iterable[str], *, paused: bool, timeout: float = 300) -> None:
+        """Pause or unpause DAGs once the DAG processor has registered every one of them (one CLI
+        call for all: each call starts an Airflow process)."""
+        wanted = sorted(set(dag_ids))
+        deadline = time.monotonic() + timeout
+        while True:
+            self._raise_if_exited()
+            known = {row[0] for row in self.query("SELECT dag_id FROM dag WHERE dag_id = ANY(%s)", wanted)}
+            if known == set(wanted):
+                break
+            if time.monotonic() > deadline:
+                missing = sorted(set(wanted) - known)
+                raise AirflowStackError(f"not registered within {timeout:.0f} s: {missing}")
+            time.sleep(2)
+        pattern = "^(" + "|".join(re.escape(d) for d in wanted) + ")$"
+        self.cli("dags", "pause" if paused else "unpause", "--treat-dag-id-as-regex", "-y", pattern)
+        rows = self.query("SELECT dag_id FROM dag WHERE dag_id = ANY(%s) AND is_paused = %s", wanted, paused)
+        if len(rows) != len(wanted):
+            missed = sorted(set(wanted) - {row[0] for row in rows})
+            raise AirflowStackError(f"still {'un' if paused else ''}paused: {missed}")
+
     # -- processes -----------------------------------------------------------------------------
 
     def start(self, components: Iterable[str] = COMPONENTS, *, timeout: float = 180) -> LocalAirflow:
+        """Start ``components`` and, with the CeleryExecutor, every worker of ``workers``."""
         _exit_cleanly_on_sigterm()
         logs = self.home / "process-logs"
         logs.mkdir(exist_ok=True)
         for name in components:
-            log = (logs / f"{name}.log").open("ab")
-            self._logs.append(log)
-            command = [sys.executable, "-m", "airflow", name]
-            if name == "scheduler" and self.preload:
-                command = [sys.executable, "-c", _PRELOAD_THEN_RUN, ",".join(self.preload), name]
-            self._procs[name] = subprocess.Popen(
-                command,
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # so stop() reaches the workers each component forks
-            )
+            command = ["airflow", name]
+            self._spawn(name, command, self.env())
+        for worker in self.workers:
+            command = [
+                "airflow",
+                "celery",
+                "worker",
+                "--celery-hostname",
+                worker.name,
+                "--queues",
+                ",".join(worker.queues),
+                "--concurrency",
+                str(worker.concurrency),
+                # The workers share this machine's log folder, from which the API server reads
+                # the task logs; a log server each would also need a port each.
+                "--skip-serve-logs",
+            ]
+            self._spawn(worker.component, command, self.worker_env(worker))
         if "api-server" in self._procs:
             self.wait_healthy(timeout)
         return self
+
+    def _spawn(self, name: str, command: list[str], env: Mapping[str, str]) -> None:
+        log = (self.home / "process-logs" / f"{name}.log").open("ab")
+        self._logs.append(log)
+        self._procs[name] = subprocess.Popen(
+            [sys.executable, "-m", *command],
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so stop() reaches the workers each component forks
+        )
 
     def wait_healthy(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
