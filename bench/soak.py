@@ -15,8 +15,9 @@ whose table misses the bar exits 1.
   each row once and serves re-reads from the rendered rows (about 50,000-100,000 rows/s).
 * Airflow: scheduler, DAG processor, triggerer and API server with the LocalExecutor, metadata in
   the embedded PostgreSQL (``acdflow_dev.local.runner``), the shipped
-  ``config/airflow_local_settings.py`` installed (``--no-preload``: not). The interactions and agent-status DAGs of the
-  three integrations catch up the day at once; the live DAGs stay paused (they poll the present).
+  ``config/airflow_local_settings.py`` installed (``--no-preload``: not). The interactions and
+  agent-status DAGs of the three integrations catch up the day at once; the live DAGs stay paused
+  (they poll the present).
 * Faults, per simulator: ``--fault-rate`` of all token and metrics requests fail with 429 +
   ``Retry-After``, 500/502/503/504, a slow answer, a connection reset or a revocation of every
   token (mid-pagination too); the first report created fails (``FAILED``); ``--malformed-rate`` of
