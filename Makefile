@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-parse bench-storage bench-clear-day soak clean help
+.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-parse bench-storage bench-clear-day bench-triggerer soak clean help
 
 help:
 	@echo "make test      lint, type-check and run the test suite (bootstraps .venv from uv.lock)"
@@ -80,6 +80,7 @@ bench: venv
 	$(BIN)/python bench/bench_capacity.py
 	$(BIN)/python bench/bench_storage.py
 	$(BIN)/python bench/bench_clear_day.py
+	$(BIN)/python bench/bench_triggerer.py
 
 # WAL and rows written for a day of one 100,000-interaction tenant at the default windows, next to
 # the same day imported by the revision before unchanged re-reads stopped writing (BENCH_ARGS:
@@ -94,6 +95,11 @@ bench-parse: venv
 # The clear-a-day benchmark alone (a real scheduler; the longest part of make bench).
 bench-clear-day: venv
 	$(BIN)/python bench/bench_clear_day.py
+
+# The live-status trigger's CPU and memory per poller with 100, 300 and 1,000 simulated tenants in
+# one triggerer process (BENCH_ARGS: e.g. --pollers 100 --duration 60).
+bench-triggerer: venv
+	$(BIN)/python bench/bench_triggerer.py $(BENCH_ARGS)
 
 # Three integrations import a simulated day each (100,000 interactions, 300 agents) under a real
 # scheduler while 5 % of requests fail; the warehouse is then compared with the ground truth.

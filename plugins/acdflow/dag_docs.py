@@ -89,8 +89,8 @@ the poll's latency (≈ {poll} s + < 1 s), also across handovers; required: 60 s
 requests + 2 token requests per run (`authenticate` and the poller's client; a token lives 30 min)
 × 4 runs. Here: {per_hour} requests/hour at ≤ 1,000 agents (defaults 30 s: 120 + 8 = 128).
 
-**Pool.** Both tasks use pool `{pool}` (2 slots), separate from the report DAGs' pool:
-`poll_live_status` holds its slot for its whole run (about 15 minutes) and two runs overlap briefly
-at each handover. With a single slot the next run would start only after the previous one ended
-(a gap of the scheduler's start-up time).
+**Pool.** Both tasks use pool `{pool}` (2 slots, deferred tasks not counted), separate from the
+report DAGs' pool. `poll_live_status` defers for its window: the polling runs in Airflow's
+triggerer, so it holds no worker slot and no pool slot while it polls. The two slots let the next
+run start while the previous one still finishes at a handover.
 """

@@ -6,10 +6,14 @@ The task runs ``<step_module>.<task_id>(step)``; the module is imported when the
 when the DAG file is parsed (the steps pull in psycopg, requests and the transforms). A step reads
 its upstream tasks' results (ids and counts) from XCom by task id and returns its own summary,
 pushed to XCom. No rows and no tokens ever travel that way.
+
+The live poll (:class:`LiveStatusPollOperator`) is the one task that defers: it prepares on a
+worker, waits in the triggerer while the trigger polls, and resumes on a worker to record the run.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any
 
@@ -37,3 +41,39 @@ class StepOperator(BaseOperator):
 
         function = getattr(importlib.import_module(self.step_module), self.task_id)
         return run_step(self.spec, self.warehouse, context, function)
+
+
+class LiveStatusPollOperator(StepOperator):
+    """``poll_live_status``: :func:`acdflow.pipeline.live_status.poll_live_status` prepares the poll,
+    the task defers to its :class:`acdflow.live.trigger.LiveStatusTrigger` (no worker slot is held
+    while it polls), and :func:`acdflow.pipeline.live_status.finish_live_status` records the run
+    when the trigger fires. One ``load_runs`` row per try, written when the try ends."""
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from acdflow.pipeline.live_status import poll_live_status
+        from acdflow.pipeline.steps import Step, run_step
+        from acdflow.runtime import run_info
+
+        ti = context["ti"]
+        step = Step(
+            self.spec, self.warehouse, run_info(context), lambda task_id: ti.xcom_pull(task_ids=task_id)
+        )
+        try:
+            deferral = poll_live_status(step)
+        except Exception as exc:
+            # Recorded like any failed step (run_step raises it again).
+            run_step(self.spec, self.warehouse, context, functools.partial(_raise, exc))
+            raise
+        self.defer(trigger=deferral.trigger, method_name="execute_complete", timeout=deferral.timeout)
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        from acdflow.pipeline.live_status import finish_live_status
+        from acdflow.pipeline.steps import run_step
+
+        return run_step(
+            self.spec, self.warehouse, context, functools.partial(finish_live_status, event=event)
+        )
+
+
+def _raise(error: BaseException, _step: Any) -> dict[str, Any]:
+    raise error

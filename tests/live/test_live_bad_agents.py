@@ -1,5 +1,7 @@
 """Bad agents in the realtime ``/agents`` answer are skipped and recorded while every other agent's
-status is stored and the poll loop keeps going: a scripted 8x8 over real HTTP, a real PostgreSQL."""
+status is stored and the poll loop keeps going: a scripted 8x8 over real HTTP, a real PostgreSQL,
+with the trigger's asynchronous client (``httpx``) and the tools' synchronous one (``requests``),
+which must read the same literals (5,000 digits, ``NaN``, ``1e400``) the same way."""
 
 from __future__ import annotations
 
@@ -15,10 +17,10 @@ from psycopg.rows import dict_row
 
 from acdflow.pipeline import live_status as loop
 from acdflow.transform.rows import UNSTORABLE_ROW_KEY
-from acdflow.warehouse import store
 from tests.badinput.catalogue import LIVE_METRICS, LIVE_START, VALID_AGENT_A, VALID_AGENT_B
 from tests.badinput.harness import make_client
 from tests.client.scripted_server import AGENTS_PATH, Answer, Script, serve
+from tests.live import livekit
 from tests.transform.transform_testlib import agent
 
 INTEGRATION = "acme"
@@ -91,6 +93,11 @@ def script() -> Iterator[tuple[Script, str]]:
         yield script, base_url
 
 
+@pytest.fixture(params=livekit.DRIVERS)
+def driver(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 def rows(uri: str, statement: str) -> list[dict[str, Any]]:
     with psycopg.connect(uri) as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(statement)
@@ -105,17 +112,21 @@ def db_now(uri: str) -> datetime:
 
 
 def test_bad_agents_are_skipped_and_recorded_while_polling_goes_on(
-    script: tuple[Script, str], warehouse_uri: str, fresh_schema: str, caplog: pytest.LogCaptureFixture
+    script: tuple[Script, str],
+    warehouse_uri: str,
+    fresh_schema: str,
+    caplog: pytest.LogCaptureFixture,
+    driver: str,
 ) -> None:
     served, base_url = script
     caplog.set_level(logging.WARNING, logger="acdflow.pipeline.live_status")
     now = db_now(warehouse_uri)
     window = loop.PollWindow(now, now + timedelta(seconds=1.2))
-    with make_client(base_url, INTEGRATION) as client, store.connect(warehouse_uri, fresh_schema) as conn:
-        result = loop.run_poll_loop(
-            client, conn, fresh_schema, integration=INTEGRATION, run_id="scheduled__bad", window=window,
-            poll_seconds=0.2, owner_check_seconds=0.05,
-        )  # fmt: skip
+    result = livekit.run_loop(
+        driver, make_client(base_url, INTEGRATION).settings, warehouse_uri, fresh_schema,
+        integration=INTEGRATION, run_id="scheduled__bad", window=window, poll_seconds=0.2,
+        owner_check_seconds=0.05,
+    )  # fmt: skip
 
     # The loop kept polling to its deadline, every poll committing the good agents.
     assert result.end_reason == loop.WINDOW_CLOSED
@@ -180,7 +191,7 @@ def test_bad_agents_are_skipped_and_recorded_while_polling_goes_on(
 
 
 def test_a_poll_of_only_bad_agents_still_commits(
-    script: tuple[Script, str], warehouse_uri: str, fresh_schema: str
+    script: tuple[Script, str], warehouse_uri: str, fresh_schema: str, driver: str
 ) -> None:
     served, base_url = script
     served.replace(
@@ -190,18 +201,22 @@ def test_a_poll_of_only_bad_agents_still_commits(
             headers={"X-Total-Pages": "1"},
         ),
     )
-    with make_client(base_url, INTEGRATION) as client, store.connect(warehouse_uri, fresh_schema) as conn:
-        record, skipped = loop.poll_once(client, conn, fresh_schema, integration=INTEGRATION, run_id=None)
-        assert record is not None
-        assert (record.agents, record.skipped, record.changes, record.rejected_new) == (
-            len(BAD),
-            len(BAD),
-            0,
-            len(BAD),
-        )
-        assert sorted(s.reason for s in skipped) == sorted(reason for _, reason in BAD.values())
-        again, _ = loop.poll_once(client, conn, fresh_schema, integration=INTEGRATION, run_id=None)
-        assert again is not None
-        assert again.rejected_new == 0
+    settings = make_client(base_url, INTEGRATION).settings
+    record, skipped = livekit.poll_once(
+        driver, settings, warehouse_uri, fresh_schema, integration=INTEGRATION, run_id=None
+    )
+    assert record is not None
+    assert (record.agents, record.skipped, record.changes, record.rejected_new) == (
+        len(BAD),
+        len(BAD),
+        0,
+        len(BAD),
+    )
+    assert sorted(s.reason for s in skipped) == sorted(reason for _, reason in BAD.values())
+    again, _ = livekit.poll_once(
+        driver, settings, warehouse_uri, fresh_schema, integration=INTEGRATION, run_id=None
+    )
+    assert again is not None
+    assert again.rejected_new == 0
     count = rows(warehouse_uri, f'SELECT count(*) AS n FROM "{fresh_schema}".rejected_rows')
     assert count == [{"n": len(BAD)}]

@@ -1,7 +1,9 @@
-"""Live status on one clock: pollers whose worker clocks disagree by ten minutes, alternating and
-handing over, against the simulator over HTTP and a real PostgreSQL. Every status the simulator
-showed at a poll reaches ``agent_status_live_log``, no status freezes, and no stored time (the
-snapshot's, the owner row's) comes from a worker's clock."""
+"""Live status on one clock: pollers whose clocks disagree by ten minutes, alternating and handing
+over, against the simulator over HTTP and a real PostgreSQL. Every status the simulator showed at a
+poll reaches ``agent_status_live_log``, no status freezes, and no stored time (the snapshot's, the
+owner row's) comes from a poller's clock. Pollers run with the trigger's asynchronous I/O, the
+tools' synchronous I/O, or both across a handover (a worker-side poller of an earlier version
+handing over to a trigger)."""
 
 from __future__ import annotations
 
@@ -15,15 +17,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
-from acdflow.eightbyeight.client import EightByEightClient
 from acdflow.eightbyeight.settings import EightByEightSettings
 from acdflow.pipeline import live_status as loop
 from acdflow.warehouse import live, store
 from acdflow_dev.compare import STATUS_COLUMNS
 from acdflow_dev.sim import LiveStatusTruth, Simulator
 from tests.e2e.harness import CLIENT_ID, CLIENT_SECRET, simulator
+from tests.live import livekit
 
 FAST = timedelta(minutes=10)
 # A Sunday morning in Helsinki with agents at work; six minutes apart, statuses change.
@@ -85,8 +88,9 @@ def assert_nothing_stored_from_the_future(uri: str, schema: str) -> None:
         assert value is None or value <= now, (value, now)
 
 
+@pytest.mark.parametrize("driver", livekit.DRIVERS)
 def test_alternating_pollers_with_a_fast_worker_clock_log_every_change(
-    warehouse_uri: str, fresh_schema: str
+    warehouse_uri: str, fresh_schema: str, driver: str
 ) -> None:
     sim = simulator("Europe/Helsinki", "eu", now=T0)
     instants = [T0 + i * STEP for i in range(6)]
@@ -94,19 +98,18 @@ def test_alternating_pollers_with_a_fast_worker_clock_log_every_change(
     changes = [truth_rows(b) - truth_rows(a) for a, b in itertools.pairwise(truths)]
     assert all(changes), "every step must change some status; pick other instants"
     fast_polls: list[loop.PollRecord] = []
-    with served(sim) as settings, store.connect(warehouse_uri, fresh_schema) as conn:
+    with served(sim) as settings:
         for i, instant in enumerate(instants):
             sim.clock.set(instant)
             # Runs of old intervals: each claims, polls once, and releases; every other one runs
             # on the worker whose clock is ten minutes fast.
             now = db_now(warehouse_uri)
             clock = fast_clock if i % 2 else (lambda: datetime.now(UTC))
-            with EightByEightClient(settings) as client:
-                result = loop.run_poll_loop(
-                    client, conn, fresh_schema, integration=INTEGRATION, run_id=f"run{i}",
-                    window=loop.PollWindow(now - timedelta(minutes=20), now - timedelta(seconds=1)),
-                    poll_seconds=30, clock=clock,
-                )  # fmt: skip
+            result = livekit.run_loop(
+                driver, settings, warehouse_uri, fresh_schema, integration=INTEGRATION, run_id=f"run{i}",
+                window=loop.PollWindow(now - timedelta(minutes=20), now - timedelta(seconds=1)),
+                poll_seconds=30, clock=clock,
+            )  # fmt: skip
             assert (len(result.polls), result.end_reason) == (1, loop.WINDOW_CLOSED)
             (record,) = result.polls
             assert record.changes == (len(truths[0].statuses) if i == 0 else len(changes[i - 1]))
@@ -141,6 +144,7 @@ class Poller:
     run_id: str
     window: loop.PollWindow
     clock: Callable[[], datetime]
+    driver: str
     polls: int = 0
     result: loop.LoopResult | None = None
     error: BaseException | None = None
@@ -162,26 +166,34 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
-def test_handover_to_and_from_a_fast_clock_worker(warehouse_uri: str, fresh_schema: str) -> None:
+# The drivers of runs A, B and C.
+HANDOVERS = {
+    "async": ("async", "async", "async"),
+    "sync": ("sync", "sync", "sync"),
+    "worker_to_trigger_and_back": ("sync", "async", "sync"),
+}
+
+
+@pytest.mark.parametrize("handover", sorted(HANDOVERS))
+def test_handover_to_and_from_a_fast_clock_worker(
+    warehouse_uri: str, fresh_schema: str, handover: str
+) -> None:
     poll_s = 0.2
     sim = simulator("Europe/Helsinki", "eu", now=T0)
     t1, t2 = T0 + STEP, T0 + 2 * STEP
     truths = [sim.ground_truth().live_status(as_of=t) for t in (T0, t1, t2)]
     assert truth_rows(truths[1]) - truth_rows(truths[0])
     assert truth_rows(truths[2]) - truth_rows(truths[1])
+    drivers = HANDOVERS[handover]
     with served(sim) as settings:
 
         def run(poller: Poller) -> None:
             try:
-                with (
-                    EightByEightClient(settings) as client,
-                    store.connect(warehouse_uri, fresh_schema) as conn,
-                ):
-                    poller.result = loop.run_poll_loop(
-                        client, conn, fresh_schema, integration=INTEGRATION, run_id=poller.run_id,
-                        window=poller.window, poll_seconds=poll_s, clock=poller.clock,
-                        owner_check_seconds=0.05, on_poll=poller.count,
-                    )  # fmt: skip
+                poller.result = livekit.run_loop(
+                    poller.driver, settings, warehouse_uri, fresh_schema, integration=INTEGRATION,
+                    run_id=poller.run_id, window=poller.window, poll_seconds=poll_s, clock=poller.clock,
+                    owner_check_seconds=0.05, on_poll=poller.count,
+                )  # fmt: skip
             except BaseException as exc:
                 poller.error = exc
 
@@ -197,12 +209,12 @@ def test_handover_to_and_from_a_fast_clock_worker(warehouse_uri: str, fresh_sche
         # Run A (correct clock) polls an interval's window of the usual length.
         now = db_now(warehouse_uri)
         a = Poller("scheduled__a", loop.PollWindow(now - timedelta(minutes=1), now + timedelta(minutes=15)),
-                   lambda: datetime.now(UTC))  # fmt: skip
+                   lambda: datetime.now(UTC), drivers[0])  # fmt: skip
         threads = [start(a)]
         wait_for(lambda: a.polled() >= 3)
         # Run B of the next interval, on the fast worker, takes over and polls the next instant.
         now = db_now(warehouse_uri)
-        b = Poller("scheduled__b", loop.PollWindow(now, now + timedelta(minutes=15)), fast_clock)
+        b = Poller("scheduled__b", loop.PollWindow(now, now + timedelta(minutes=15)), fast_clock, drivers[1])
         threads.append(start(b))
         wait_for(lambda: owner() == b.run_id and b.polled() >= 1)
         sim.clock.set(t1)
@@ -213,7 +225,10 @@ def test_handover_to_and_from_a_fast_clock_worker(warehouse_uri: str, fresh_sche
         # Run C (correct clock) of the interval after takes over from the fast worker.
         now = db_now(warehouse_uri)
         c = Poller(
-            "scheduled__c", loop.PollWindow(now, now + timedelta(seconds=2)), lambda: datetime.now(UTC)
+            "scheduled__c",
+            loop.PollWindow(now, now + timedelta(seconds=2)),
+            lambda: datetime.now(UTC),
+            drivers[2],
         )
         threads.append(start(c))
         wait_for(lambda: owner() == c.run_id and c.polled() >= 1)

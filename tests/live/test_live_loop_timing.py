@@ -1,6 +1,7 @@
-"""The poll loop's timing on the warehouse's clock: a fixed pace kept by the worker's monotonic
+"""The poll loop's timing on the warehouse's clock: a fixed pace kept by the poller's monotonic
 clock, windows judged by the warehouse's, waiting for and deferring to other runs. A scripted 8x8
-over real HTTP and a real PostgreSQL, in real (short) time."""
+over real HTTP and a real PostgreSQL, in real (short) time, with the trigger's asynchronous I/O and
+with the synchronous tools' (one protocol, two drivers)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from acdflow.eightbyeight.settings import EightByEightSettings
 from acdflow.pipeline import live_status as loop
 from acdflow.warehouse import live, store
 from tests.badinput.catalogue import VALID_AGENT_A, VALID_AGENT_B
 from tests.badinput.harness import make_client
 from tests.client.scripted_server import AGENTS_PATH, Answer, Script, serve
+from tests.live import livekit
 
 INTEGRATION = "acme"
 POLL_S = 0.2
@@ -31,6 +34,15 @@ def script() -> Iterator[tuple[Script, str]]:
         yield script, base_url
 
 
+@pytest.fixture(params=livekit.DRIVERS)
+def driver(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def settings(base_url: str) -> EightByEightSettings:
+    return make_client(base_url, INTEGRATION).settings
+
+
 def db_now(uri: str) -> datetime:
     with psycopg.connect(uri) as conn:
         row = conn.execute("SELECT clock_timestamp()").fetchone()
@@ -39,7 +51,7 @@ def db_now(uri: str) -> datetime:
 
 
 def test_polls_at_a_fixed_pace_until_the_deadline_whatever_the_worker_clock_says(
-    script: tuple[Script, str], warehouse_uri: str, fresh_schema: str
+    script: tuple[Script, str], warehouse_uri: str, fresh_schema: str, driver: str
 ) -> None:
     _served, base_url = script
     now = db_now(warehouse_uri)
@@ -50,13 +62,13 @@ def test_polls_at_a_fixed_pace_until_the_deadline_whatever_the_worker_clock_says
         return datetime.now(UTC) - timedelta(hours=1)
 
     started = time.monotonic()
-    with make_client(base_url, INTEGRATION) as client, store.connect(warehouse_uri, fresh_schema) as conn:
-        result = loop.run_poll_loop(
-            client, conn, fresh_schema, integration=INTEGRATION, run_id="r", window=window,
-            poll_seconds=POLL_S, clock=slow_clock, owner_check_seconds=0.05,
-        )  # fmt: skip
-        assert live.owner(conn, fresh_schema, integration=INTEGRATION) is None  # released
+    result = livekit.run_loop(
+        driver, settings(base_url), warehouse_uri, fresh_schema, integration=INTEGRATION, run_id="r",
+        window=window, poll_seconds=POLL_S, clock=slow_clock, owner_check_seconds=0.05,
+    )  # fmt: skip
     elapsed = time.monotonic() - started
+    with store.connect(warehouse_uri, fresh_schema) as conn:
+        assert live.owner(conn, fresh_schema, integration=INTEGRATION) is None  # released
     assert result.end_reason == loop.WINDOW_CLOSED
     assert 1.2 < elapsed < 3.0
     # Polls start a fixed interval apart (fixed rate: the poll's own latency is not added).
@@ -70,7 +82,7 @@ def test_polls_at_a_fixed_pace_until_the_deadline_whatever_the_worker_clock_says
 
 
 def test_an_old_interval_does_not_poll_while_a_live_run_holds_the_poll(
-    script: tuple[Script, str], warehouse_uri: str, fresh_schema: str
+    script: tuple[Script, str], warehouse_uri: str, fresh_schema: str, driver: str
 ) -> None:
     served, base_url = script
     now = db_now(warehouse_uri)
@@ -81,18 +93,17 @@ def test_an_old_interval_does_not_poll_while_a_live_run_holds_the_poll(
         )  # fmt: skip
         assert held.owned
         assert held.at is not None
-        with make_client(base_url, INTEGRATION) as client:
-            result = loop.run_poll_loop(
-                client, conn, fresh_schema, integration=INTEGRATION, run_id="backfill",
-                window=loop.polling_window(now - timedelta(days=3), 30), poll_seconds=30,
-            )  # fmt: skip
+        result = livekit.run_loop(
+            driver, settings(base_url), warehouse_uri, fresh_schema, integration=INTEGRATION,
+            run_id="backfill", window=loop.polling_window(now - timedelta(days=3), 30), poll_seconds=30,
+        )  # fmt: skip
         assert (result.polls, result.end_reason, result.ended_by) == ([], loop.NOT_OWNER, "live")
         assert live.owner(conn, fresh_schema, integration=INTEGRATION) == "live"
     assert served.calls(AGENTS_PATH) == 0
 
 
 def test_a_run_waits_for_a_late_previous_run_then_polls(
-    script: tuple[Script, str], warehouse_uri: str, fresh_schema: str
+    script: tuple[Script, str], warehouse_uri: str, fresh_schema: str, driver: str
 ) -> None:
     _served, base_url = script
     now = db_now(warehouse_uri)
@@ -113,11 +124,10 @@ def test_a_run_waits_for_a_late_previous_run_then_polls(
     releaser = threading.Thread(target=release_later)
     releaser.start()
     window = loop.PollWindow(now - timedelta(seconds=1), now + timedelta(seconds=1.5))
-    with make_client(base_url, INTEGRATION) as client, store.connect(warehouse_uri, fresh_schema) as conn:
-        result = loop.run_poll_loop(
-            client, conn, fresh_schema, integration=INTEGRATION, run_id="next", window=window,
-            poll_seconds=POLL_S, owner_check_seconds=0.05,
-        )  # fmt: skip
+    result = livekit.run_loop(
+        driver, settings(base_url), warehouse_uri, fresh_schema, integration=INTEGRATION, run_id="next",
+        window=window, poll_seconds=POLL_S, owner_check_seconds=0.05,
+    )  # fmt: skip
     releaser.join(timeout=10)
     (released_at,) = released
     assert (result.end_reason, result.ended_by, result.took_over_from) == (loop.WINDOW_CLOSED, None, None)

@@ -4,12 +4,16 @@ See docs/8x8-api-notes.md, “Authentication: OAuth client credentials”.
 
 The object owns the credentials and the current token and decides *when* a token is needed; the
 client performs the HTTP call (so the token request gets the same timeouts, retries and accounting
-as every other call) and hands the response body back here.
+as every other call) and hands the response body back here. Accepting a token is two steps,
+:meth:`ClientCredentialsAuth.read_token_response` then :meth:`ClientCredentialsAuth.store`, so a
+client can register the token with an asynchronous secrets masker in between: a token is masked
+before it is stored, hence before anything could log it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 # 8x8 asks clients to reuse a token rather than fetch one per request; renew when less than 60 s
@@ -19,6 +23,14 @@ RENEW_MARGIN_S = 60.0
 
 class InvalidTokenResponse(ValueError):
     """The token endpoint answered 200 with a body that does not carry a usable token."""
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A usable token read from a token response, and how long it lives."""
+
+    token: str = field(repr=False)
+    lifetime_s: float
 
 
 class ClientCredentialsAuth:
@@ -71,26 +83,35 @@ class ClientCredentialsAuth:
         self._expires_at = self._renew_at = 0.0
 
     def accept_token_response(self, body: Mapping[str, Any], *, requested_at: float) -> str:
-        """Store the token of a 200 response and return it.
+        """Store the token of a 200 response and return it, masked first (see :meth:`store`)."""
+        grant = self.read_token_response(body)
+        if self._secret_masker is not None:
+            # Before storing, so it is masked before anything could log it.
+            self._secret_masker(grant.token)
+        return self.store(grant, requested_at=requested_at)
+
+    @staticmethod
+    def read_token_response(body: Mapping[str, Any]) -> TokenGrant:
+        """The token and lifetime of a 200 response; :class:`InvalidTokenResponse` if unusable."""
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise InvalidTokenResponse("token response has no access_token")
+        return TokenGrant(token, _parse_expires_in(body.get("expires_in")))
+
+    def store(self, grant: TokenGrant, *, requested_at: float) -> str:
+        """Make ``grant`` the current token and return it; the caller has masked it already.
 
         ``requested_at`` is the clock reading taken *before* the request was sent, so time spent
         in flight counts against the token's lifetime rather than extending it.
         """
-        token = body.get("access_token")
-        if not isinstance(token, str) or not token:
-            raise InvalidTokenResponse("token response has no access_token")
-        lifetime = _parse_expires_in(body.get("expires_in"))
         # 8x8 documents "1799" s; a much shorter lifetime (test tenants, or the simulator's
         # token_ttl_seconds) would make a fixed 60 s margin renew on every request, which 8x8
         # asks clients not to do, so the margin never exceeds half the lifetime.
-        margin = min(RENEW_MARGIN_S, lifetime / 2)
-        if self._secret_masker is not None:
-            # Before storing, so it is masked before anything could log it.
-            self._secret_masker(token)
-        self._token = token
-        self._expires_at = requested_at + lifetime
+        margin = min(RENEW_MARGIN_S, grant.lifetime_s / 2)
+        self._token = grant.token
+        self._expires_at = requested_at + grant.lifetime_s
         self._renew_at = self._expires_at - margin
-        return token
+        return grant.token
 
 
 def _parse_expires_in(value: object) -> float:

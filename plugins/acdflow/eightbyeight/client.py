@@ -22,6 +22,14 @@ Retry policy in one place (:meth:`EightByEightClient._call`):
 * Every other status → fatal at once, with a message a person can act on. Retry decisions use the
   status code only; the body's text is only quoted in messages, and only selects which fatal
   error class describes a 400 (``X-Tenant-Info`` problems get :class:`TenantHeaderError`).
+
+One implementation, two transports: :class:`BaseEightByEightClient` holds every rule (request
+building, retry classification and backoff, token caching and renewal, response parsing and
+bounds, secret scrubbing) as *plans*, generators that say what to do next (send a request, wait,
+mask a new token) and decide on what came back. :class:`EightByEightClient` carries them out with
+``requests`` for tasks; :class:`acdflow.eightbyeight.aio.AsyncEightByEightClient` with ``httpx``
+for triggers. Each transport only sends, reads a body within the deadline and size cap, and
+sorts its own exceptions into the kinds of :class:`_Failed`.
 """
 
 from __future__ import annotations
@@ -31,10 +39,10 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from types import TracebackType
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -148,6 +156,53 @@ class _Reply:
     body: Any
 
 
+# --- the steps of a plan: what a transport carries out ----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Send:
+    """Send one request and read its whole answer; the transport answers :class:`_Received` or
+    :class:`_Failed`."""
+
+    method: str
+    url: str
+    params: list[tuple[str, str]] | None
+    json: Any
+    data: Mapping[str, str] | None
+    headers: dict[str, str] = field(repr=False)
+    auth: tuple[str, str] | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _Wait:
+    """Wait this long before the next attempt (retry backoff)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Mask:
+    """Register a token just obtained with the secrets masker, before the plan stores it."""
+
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """An attempt that brought no answer, sorted by the transport: ``overdue`` (the attempt's
+    deadline passed), ``interrupted`` (a read timed out or the body broke off), ``connection`` (no
+    connection, or it was reset), ``tls`` (certificate verification or handshake) or
+    ``unsendable`` (the request itself is invalid)."""
+
+    kind: Literal["overdue", "interrupted", "connection", "tls", "unsendable"]
+    error: BaseException
+
+
+T = TypeVar("T")
+_Step: TypeAlias = _Send | _Wait | _Mask
+_Plan: TypeAlias = Generator[_Step, Any, T]
+
+
 def make_report_title(report_type: str, start: str, *, prefix: str = "acdflow") -> str:
     """A title 8x8 accepts (no ``:``): ``acdflow interaction-details 20251118 084500``."""
     kind = report_type.removeprefix("detailed-reports-")
@@ -165,9 +220,399 @@ def validate_report_title(title: str) -> None:
         )
 
 
-class EightByEightClient:
-    """Talks to one 8x8 tenant. Not thread-safe: use one client per task (acdflow keeps one request
-    in flight per tenant, because 8x8 documents no rate limits)."""
+class BaseEightByEightClient:
+    """The rules of talking to one 8x8 tenant, as plans a transport carries out (module docstring).
+
+    Not thread-safe: use one client per task or trigger (acdflow keeps one request in flight per
+    tenant, because 8x8 documents no rate limits)."""
+
+    def __init__(
+        self,
+        settings: EightByEightSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        uniform: Callable[[float, float], float] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.stats = ClientStats()
+        self._clock = clock
+        self._uniform = uniform
+        # Tokens are masked by the transport (a _Mask step), which may have to await the masker.
+        self._auth = ClientCredentialsAuth(settings.client_id, settings.client_secret, clock=clock)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(integration={self.settings.integration!r}, "
+            f"region={self.settings.region!r}, root={self.settings.root_url!r})"
+        )
+
+    # ------------------------------------------------------------------ plans
+
+    def _fetch_token_plan(self) -> _Plan[str]:
+        requested_at = self._clock()
+        reply = yield from self._call_plan(
+            "POST",
+            self.settings.token_url,
+            data=self._auth.token_form(),
+            basic_auth=self._auth.basic_auth,
+            expect="object",
+        )
+        try:
+            grant = self._auth.read_token_response(reply.body)
+        except InvalidTokenResponse as exc:
+            raise ApiError(
+                f"the token endpoint answered 200 without a usable token ({exc})",
+                status=reply.status,
+                **self._where(self.settings.token_url),
+            ) from None
+        # Before storing, so it is masked before anything could log it.
+        yield _Mask(grant.token)
+        token = self._auth.store(grant, requested_at=requested_at)
+        self.stats.token_fetches += 1
+        return token
+
+    def _authenticate_plan(self) -> _Plan[str]:
+        self._auth.invalidate()
+        return (yield from self._fetch_token_plan())
+
+    def _live_agents_plan(self, metrics: Sequence[str], page_size: int) -> _Plan[list[Any]]:
+        """Every element of ``GET {rt}/agents`` (see :meth:`EightByEightClient.iter_live_agents`)."""
+        _check_page_size(page_size)
+        if not metrics:
+            raise ValueError("metrics must name at least one metric (8x8 requires them on /agents)")
+        url = f"{self.settings.realtime_base_url}/agents"
+        agents: list[Any] = []
+        page = 0
+        while True:
+            # 8x8 accepts both metrics=a&metrics=b and metrics=a,b; the repeated form is used.
+            params = [("metrics", m) for m in metrics] + [("page", str(page)), ("size", str(page_size))]
+            reply = yield from self._call_plan("GET", url, params=params, expect="array")
+            total_pages = self._int_header(reply, "X-Total-Pages", url)
+            if total_pages is None:
+                raise self._pagination_error("realtime /agents answered without X-Total-Pages", url)
+            agents.extend(reply.body)
+            # Realtime is a live snapshot: the page count may change between pages, so each
+            # answer's own count decides whether another page exists.
+            if page + 1 >= total_pages:
+                return agents
+            page += 1
+            if page >= MAX_REALTIME_PAGES:
+                raise self._pagination_error(f"realtime /agents still paging at page {page}", url)
+
+    # ------------------------------------------------------------------ the retry policy
+
+    def _call_plan(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Sequence[tuple[str, str]] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        expect: _Expect,
+        not_found_retries: int = 0,
+    ) -> _Plan[_Reply]:
+        """One logical request with the retry policy of the module docstring.
+
+        ``basic_auth`` marks the token request: it carries Basic credentials and no bearer token or
+        ``X-Tenant-Info``; every other call is a metrics call with both.
+        """
+        is_token_call = basic_auth is not None
+        endpoint = urlsplit(url).path
+        transient_failures = 0
+        not_found_seen = 0
+        refreshed_after_401 = False
+        while True:
+            headers = {"Accept": "application/json"}
+            if not is_token_call:
+                token = self._auth.current_token()
+                if token is None:
+                    token = yield from self._fetch_token_plan()
+                headers["Authorization"] = f"Bearer {token}"
+                if self.settings.tenant_id:
+                    headers["X-Tenant-Info"] = self.settings.tenant_id
+            self.stats.requests_sent += 1
+            status: int | None = None
+            retry_after: float | None = None
+            outcome = yield _Send(
+                method,
+                url,
+                params=list(params) if params is not None else None,
+                json=json_body,
+                data=data,
+                headers=headers,
+                auth=basic_auth,
+            )
+            if isinstance(outcome, _Failed):
+                problem = self._failure_problem(outcome, url)
+            else:
+                response: _Received = outcome
+                status = response.status_code
+                if status == 200:
+                    body, body_problem = self._parse_body(response, url, expect)
+                    if body_problem is None:
+                        return _Reply(status=status, headers=response.headers, body=body)
+                    problem = f"HTTP 200 with {body_problem}"
+                elif status == 401 and not is_token_call:
+                    if refreshed_after_401:
+                        raise AuthenticationError(
+                            "8x8 refused a freshly issued token (HTTP 401 twice); the credentials may "
+                            "have been revoked or lack the 'analytics realtime-api' product"
+                            + self._quoted(response),
+                            **self._where(url),
+                        )
+                    # The token expired or was revoked early; fetch one more and retry.
+                    refreshed_after_401 = True
+                    self.stats.token_refreshes_after_401 += 1
+                    self._auth.invalidate()
+                    log.info("8x8 %s %s: HTTP 401, fetching a new token and retrying once", method, endpoint)
+                    continue
+                elif status == 404 and not_found_seen < not_found_retries:
+                    # 8x8 does not say when a new report's data becomes readable; treat the 404 as transient.
+                    not_found_seen += 1
+                    problem = f"HTTP 404 ({not_found_seen} of {not_found_retries} allowed)"
+                elif status in RETRYABLE_STATUSES:
+                    problem = f"HTTP {status}" + self._quoted(response)
+                    if status == 429:
+                        self.stats.rate_limited += 1
+                    retry_after = parse_retry_after(
+                        response.headers.get("Retry-After"), now=server_now(response.headers.get("Date"))
+                    )
+                else:
+                    self._raise_fatal(response, url, is_token_call=is_token_call, saw_404=not_found_seen > 0)
+            transient_failures += 1
+            if transient_failures >= self.settings.max_attempts:
+                if status == 200:
+                    raise ApiError(
+                        f"{method} answered {problem} on all {transient_failures} attempts",
+                        status=status,
+                        **self._where(url),
+                    )
+                raise TransientApiError(
+                    f"{method} failed {transient_failures} times, giving up; last: {problem}",
+                    status=status,
+                    attempts=transient_failures,
+                    **self._where(url),
+                )
+            if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
+                raise TransientApiError(
+                    f"{method} got {problem} with Retry-After {retry_after:.0f} s, longer than the "
+                    f"{MAX_RETRY_AFTER_S:.0f} s this client waits inside one task; retry the task later",
+                    status=status,
+                    attempts=transient_failures,
+                    **self._where(url),
+                )
+            delay = backoff_delay(
+                transient_failures,
+                base_s=self.settings.backoff_base_s,
+                cap_s=self.settings.backoff_cap_s,
+                retry_after_s=retry_after,
+                **({"uniform": self._uniform} if self._uniform is not None else {}),
+            )
+            log.warning(
+                "8x8 %s %s: %s; retry %d of %d in %.2f s",
+                method,
+                endpoint,
+                problem,
+                transient_failures,
+                self.settings.max_attempts - 1,
+                delay,
+            )
+            self.stats.retries += 1
+            if delay > 0:
+                self.stats.slept_s += delay
+                yield _Wait(delay)
+
+    def _failure_problem(self, failure: _Failed, url: str) -> str:
+        """What went wrong with an attempt that brought no answer, for the retry log; raises for
+        the kinds no retry can fix."""
+        error = failure.error
+        if failure.kind == "tls":
+            # A certificate problem does not heal on retry; verification is never turned off.
+            raise ApiError(
+                f"TLS verification failed ({type(error).__name__}); check the base URL and the "
+                "system's CA certificates",
+                status=None,
+                **self._where(url),
+            ) from error
+        if failure.kind == "unsendable":
+            # An invalid URL or a bad header value is a bug or bad configuration.
+            raise ApiError(
+                f"request could not be sent ({type(error).__name__})", status=None, **self._where(url)
+            ) from error
+        if failure.kind == "overdue":
+            return str(error)
+        if failure.kind == "connection":
+            return f"connection failed ({type(error).__name__})"
+        return f"{type(error).__name__} after {self.settings.timeout_s:g} s timeout budget"
+
+    def _check_declared_length(self, headers: Mapping[str, str], url: str) -> None:
+        limit = self.settings.max_response_bytes
+        declared = headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(f"declares {int(declared)} bytes", url)
+
+    def _check_received_size(self, size: int, url: str) -> None:
+        limit = self.settings.max_response_bytes
+        if size > limit:
+            raise self._too_large(f"sent more than {limit} bytes", url)
+
+    # ------------------------------------------------------------------ answers
+
+    def _too_large(self, what: str, url: str) -> ProtocolError:
+        limit = self.settings.max_response_bytes
+        return ProtocolError(
+            f"the response {what}, over the {limit} byte cap (max_response_bytes); "
+            "a page of 8x8 data is far smaller, so the answer is not read",
+            status=None,
+            **self._where(url),
+        )
+
+    def _parse_body(self, response: _Received, url: str, expect: _Expect) -> tuple[Any, str | None]:
+        """The JSON body, or a description of why it is not what the endpoint must return.
+
+        A 200 with an empty or non-JSON body (a proxy's HTML page, a truncated transfer) is treated
+        as transient: the same request usually succeeds, and a page silently read as "no rows"
+        would end pagination early and load partial data. JSON nested deeper than
+        :data:`MAX_JSON_DEPTH` raises :class:`ProtocolError`: no 8x8 answer is, and deeper data
+        would overflow the recursion of every JSON reader and writer after this one.
+        """
+        if not response.content:
+            return None, "an empty body"
+        try:
+            body = loads_json(response.content)
+        except _TooDeep:
+            raise ProtocolError(
+                f"response nested deeper than {MAX_JSON_DEPTH} levels; refusing to read it",
+                status=response.status_code,
+                **self._where(url),
+            ) from None
+        except ValueError:
+            return None, "a body that is not JSON"
+        if expect == "array" and not isinstance(body, list):
+            return None, f"a JSON {type(body).__name__} where an array was expected"
+        if expect == "object" and not isinstance(body, dict):
+            return None, f"a JSON {type(body).__name__} where an object was expected"
+        if expect == "object_or_array" and not isinstance(body, dict | list):
+            return None, f"a JSON {type(body).__name__} where an object was expected"
+        return body, None
+
+    def _raise_fatal(self, response: _Received, url: str, *, is_token_call: bool, saw_404: bool) -> NoReturn:
+        status = response.status_code
+        quoted = self._quoted(response)
+        where = self._where(url)
+        if is_token_call:
+            if status in (400, 401):
+                raise AuthenticationError(
+                    f"the token endpoint refused the credentials (HTTP {status}): check Client ID / "
+                    f"Client secret of the connection{quoted}",
+                    **where,
+                )
+            if status == 403:
+                raise AuthenticationError(
+                    f"the token endpoint answered HTTP 403: the API key may be disabled; check it in "
+                    f"8x8 Admin Console > API Keys{quoted}",
+                    **where,
+                )
+        elif status == 400 and "x-tenant-info" in _display_text(response).lower():
+            if self.settings.tenant_id:
+                hint = (
+                    f"8x8 does not accept tenant id {self.settings.tenant_id!r} for these credentials; "
+                    "fix extra 'tenant_id' of the connection"
+                )
+            else:
+                hint = (
+                    "these credentials cover several 8x8 tenants; set extra 'tenant_id' of the "
+                    "connection to the tenant to import"
+                )
+            raise TenantHeaderError(f"HTTP 400 about X-Tenant-Info: {hint}{quoted}", status=status, **where)
+        elif status == 403:
+            others = ", ".join(r.upper() for r in ("us", "eu", "au", "ca") if r != self.settings.region)
+            raise ApiError(
+                f"HTTP 403 Forbidden: the account region is probably wrong (configured "
+                f"{self.settings.region.upper()}; the tenant may be in {others}) or the API key lacks the "
+                f"'analytics realtime-api' product{quoted}",
+                status=status,
+                **where,
+            )
+        if status == 404 and saw_404:
+            raise ReportNotFoundError(
+                f"HTTP 404 on report data after {DATA_NOT_FOUND_RETRIES} retries; the report may have "
+                f"expired or belong to another tenant; create it again{quoted}",
+                status=status,
+                **where,
+            )
+        if 300 <= status < 400:
+            raise ApiError(
+                f"unexpected redirect HTTP {status} (not followed, it would resend credentials); "
+                "check the base URL",
+                status=status,
+                **where,
+            )
+        raise ApiError(f"HTTP {status}, not retried{quoted}", status=status, **where)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _where(self, url: str) -> dict[str, Any]:
+        return {
+            "integration": self.settings.integration,
+            "region": self.settings.region,
+            "endpoint": urlsplit(url).path,
+        }
+
+    def _scrub(self, text: str) -> str:
+        """Remove the secret and the current token from text quoted from a response."""
+        for secret in self._auth.secrets():
+            text = text.replace(secret, "***")
+        return text
+
+    def _quoted(self, response: _Received) -> str:
+        text = _display_text(response)
+        return f" (8x8 said: {self._scrub(text)})" if text else ""
+
+    def _report_status(self, body: Any, url: str) -> tuple[int, str, str | None]:
+        # The guide shows an object, the OpenAPI description a one-element array of it; accept both.
+        item = body
+        if isinstance(body, list):
+            if len(body) != 1:
+                raise ApiError(
+                    f"expected one report status, got an array of {len(body)}", status=200, **self._where(url)
+                )
+            item = body[0]
+        if not isinstance(item, dict):
+            raise ApiError("report status is not a JSON object", status=200, **self._where(url))
+        raw_id = item.get("id")
+        report_id = -1
+        if isinstance(raw_id, int | str) and not isinstance(raw_id, bool):
+            try:
+                report_id = int(raw_id)
+            except ValueError:
+                report_id = -1
+        if report_id < 0:
+            raise ApiError(f"report status has no valid id ({raw_id!r})", status=200, **self._where(url))
+        status = item.get("status")
+        reason = item.get("reason")
+        return report_id, str(status) if status is not None else "", str(reason) if reason else None
+
+    def _int_header(self, reply: _Reply, name: str, url: str) -> int | None:
+        raw = reply.headers.get(name)
+        if raw is None or raw == "":
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            raise self._pagination_error(f"header {name}={raw!r} is not an integer", url) from None
+        if value < 0:
+            raise self._pagination_error(f"header {name}={raw!r} is negative", url)
+        return value
+
+    def _pagination_error(self, message: str, url: str) -> EightByEightError:
+        return PaginationError(message, **self._where(url))
+
+
+class EightByEightClient(BaseEightByEightClient):
+    """The client of tasks: the plans of :class:`BaseEightByEightClient` over ``requests``."""
 
     def __init__(
         self,
@@ -179,22 +624,11 @@ class EightByEightClient:
         secret_masker: Callable[[str], None] | None = None,
         uniform: Callable[[float, float], float] | None = None,
     ) -> None:
-        self.settings = settings
-        self.stats = ClientStats()
+        super().__init__(settings, clock=clock, uniform=uniform)
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         self._sleep_fn = sleep
-        self._clock = clock
-        self._uniform = uniform
-        self._auth = ClientCredentialsAuth(
-            settings.client_id, settings.client_secret, clock=clock, secret_masker=secret_masker
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"EightByEightClient(integration={self.settings.integration!r}, "
-            f"region={self.settings.region!r}, root={self.settings.root_url!r})"
-        )
+        self._secret_masker = secret_masker
 
     def close(self) -> None:
         if self._owns_session:
@@ -215,8 +649,7 @@ class EightByEightClient:
 
     def authenticate(self) -> None:
         """Fetch a fresh token; raises :class:`AuthenticationError` if the credentials are refused."""
-        self._auth.invalidate()
-        self._fetch_token()
+        self._run(self._authenticate_plan())
 
     def check_access(self) -> None:
         """Authenticate, then make one cheap realtime call to prove region, product and tenant.
@@ -232,29 +665,6 @@ class EightByEightClient:
             params=[("summary", "true"), ("page", "0"), ("size", "1")],
             expect="array",
         )
-
-    def _fetch_token(self) -> str:
-        requested_at = self._clock()
-        reply = self._call(
-            "POST",
-            self.settings.token_url,
-            data=self._auth.token_form(),
-            basic_auth=self._auth.basic_auth,
-            expect="object",
-        )
-        try:
-            token = self._auth.accept_token_response(reply.body, requested_at=requested_at)
-        except InvalidTokenResponse as exc:
-            raise ApiError(
-                f"the token endpoint answered 200 without a usable token ({exc})",
-                status=reply.status,
-                **self._where(self.settings.token_url),
-            ) from None
-        self.stats.token_fetches += 1
-        return token
-
-    def _token(self) -> str:
-        return self._auth.current_token() or self._fetch_token()
 
     # ------------------------------------------------------------------ detailed reports
 
@@ -444,28 +854,9 @@ class EightByEightClient:
         (``id: null``) or anything malformed: the live mapping skips those and counts them with a
         reason, so nothing 8x8 sent can vanish without a trace.
         """
-        _check_page_size(page_size)
-        if not metrics:
-            raise ValueError("metrics must name at least one metric (8x8 requires them on /agents)")
-        url = f"{self.settings.realtime_base_url}/agents"
-        page = 0
-        while True:
-            # 8x8 accepts both metrics=a&metrics=b and metrics=a,b; the repeated form is used.
-            params = [("metrics", m) for m in metrics] + [("page", str(page)), ("size", str(page_size))]
-            reply = self._call("GET", url, params=params, expect="array")
-            total_pages = self._int_header(reply, "X-Total-Pages", url)
-            if total_pages is None:
-                raise self._pagination_error("realtime /agents answered without X-Total-Pages", url)
-            yield from reply.body
-            # Realtime is a live snapshot: the page count may change between pages, so each
-            # answer's own count decides whether another page exists.
-            if page + 1 >= total_pages:
-                break
-            page += 1
-            if page >= MAX_REALTIME_PAGES:
-                raise self._pagination_error(f"realtime /agents still paging at page {page}", url)
+        yield from self._run(self._live_agents_plan(metrics, page_size))
 
-    # ------------------------------------------------------------------ HTTP core
+    # ------------------------------------------------------------------ transport: requests
 
     def _call(
         self,
@@ -479,130 +870,57 @@ class EightByEightClient:
         expect: _Expect,
         not_found_retries: int = 0,
     ) -> _Reply:
-        """One logical request with the retry policy of the module docstring.
-
-        ``basic_auth`` marks the token request: it carries Basic credentials and no bearer token or
-        ``X-Tenant-Info``; every other call is a metrics call with both.
-        """
-        is_token_call = basic_auth is not None
-        endpoint = urlsplit(url).path
-        transient_failures = 0
-        not_found_seen = 0
-        refreshed_after_401 = False
-        while True:
-            headers = {"Accept": "application/json"}
-            if not is_token_call:
-                headers["Authorization"] = f"Bearer {self._token()}"
-                if self.settings.tenant_id:
-                    headers["X-Tenant-Info"] = self.settings.tenant_id
-            self.stats.requests_sent += 1
-            status: int | None = None
-            retry_after: float | None = None
-            try:
-                response = self._receive(
-                    method,
-                    url,
-                    params=list(params) if params is not None else None,
-                    json=json_body,
-                    data=data,
-                    headers=headers,
-                    auth=basic_auth,
-                )
-            except _Overdue as exc:
-                problem = str(exc)
-            except requests.exceptions.SSLError as exc:
-                # A certificate problem does not heal on retry; verification is never turned off.
-                raise ApiError(
-                    f"TLS verification failed ({type(exc).__name__}); check the base URL and the "
-                    "system's CA certificates",
-                    status=None,
-                    **self._where(url),
-                ) from exc
-            except _TRANSPORT_ERRORS as exc:
-                problem = f"{type(exc).__name__} after {self.settings.timeout_s:g} s timeout budget"
-                if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout):
-                    problem = f"connection failed ({type(exc).__name__})"
-            except requests.RequestException as exc:
-                # Anything else (an invalid URL, a bad header value) is a bug or bad configuration.
-                raise ApiError(
-                    f"request could not be sent ({type(exc).__name__})", status=None, **self._where(url)
-                ) from exc
-            else:
-                status = response.status_code
-                if status == 200:
-                    body, body_problem = self._parse_body(response, url, expect)
-                    if body_problem is None:
-                        return _Reply(status=status, headers=response.headers, body=body)
-                    problem = f"HTTP 200 with {body_problem}"
-                elif status == 401 and not is_token_call:
-                    if refreshed_after_401:
-                        raise AuthenticationError(
-                            "8x8 refused a freshly issued token (HTTP 401 twice); the credentials may "
-                            "have been revoked or lack the 'analytics realtime-api' product"
-                            + self._quoted(response),
-                            **self._where(url),
-                        )
-                    # The token expired or was revoked early; fetch one more and retry.
-                    refreshed_after_401 = True
-                    self.stats.token_refreshes_after_401 += 1
-                    self._auth.invalidate()
-                    log.info("8x8 %s %s: HTTP 401, fetching a new token and retrying once", method, endpoint)
-                    continue
-                elif status == 404 and not_found_seen < not_found_retries:
-                    # 8x8 does not say when a new report's data becomes readable; treat the 404 as transient.
-                    not_found_seen += 1
-                    problem = f"HTTP 404 ({not_found_seen} of {not_found_retries} allowed)"
-                elif status in RETRYABLE_STATUSES:
-                    problem = f"HTTP {status}" + self._quoted(response)
-                    if status == 429:
-                        self.stats.rate_limited += 1
-                    retry_after = parse_retry_after(
-                        response.headers.get("Retry-After"), now=server_now(response.headers.get("Date"))
-                    )
-                else:
-                    self._raise_fatal(response, url, is_token_call=is_token_call, saw_404=not_found_seen > 0)
-            transient_failures += 1
-            if transient_failures >= self.settings.max_attempts:
-                if status == 200:
-                    raise ApiError(
-                        f"{method} answered {problem} on all {transient_failures} attempts",
-                        status=status,
-                        **self._where(url),
-                    )
-                raise TransientApiError(
-                    f"{method} failed {transient_failures} times, giving up; last: {problem}",
-                    status=status,
-                    attempts=transient_failures,
-                    **self._where(url),
-                )
-            if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
-                raise TransientApiError(
-                    f"{method} got {problem} with Retry-After {retry_after:.0f} s, longer than the "
-                    f"{MAX_RETRY_AFTER_S:.0f} s this client waits inside one task; retry the task later",
-                    status=status,
-                    attempts=transient_failures,
-                    **self._where(url),
-                )
-            delay = backoff_delay(
-                transient_failures,
-                base_s=self.settings.backoff_base_s,
-                cap_s=self.settings.backoff_cap_s,
-                retry_after_s=retry_after,
-                **({"uniform": self._uniform} if self._uniform is not None else {}),
-            )
-            log.warning(
-                "8x8 %s %s: %s; retry %d of %d in %.2f s",
+        """One logical request (:meth:`BaseEightByEightClient._call_plan`), carried out."""
+        return self._run(
+            self._call_plan(
                 method,
-                endpoint,
-                problem,
-                transient_failures,
-                self.settings.max_attempts - 1,
-                delay,
+                url,
+                params=params,
+                json_body=json_body,
+                data=data,
+                basic_auth=basic_auth,
+                expect=expect,
+                not_found_retries=not_found_retries,
             )
-            self.stats.retries += 1
-            self._pause(delay)
+        )
 
-    def _receive(self, method: str, url: str, **kwargs: Any) -> _Received:
+    def _run(self, plan: _Plan[T]) -> T:
+        """Carry out ``plan`` step by step and return its result."""
+        try:
+            outcome: Any = None
+            while True:
+                try:
+                    step = plan.send(outcome)
+                except StopIteration as done:
+                    return cast(T, done.value)
+                outcome = self._perform(step)
+        finally:
+            plan.close()
+
+    def _perform(self, step: _Step) -> _Received | _Failed | None:
+        if isinstance(step, _Send):
+            return self._attempt(step)
+        if isinstance(step, _Wait):
+            self._sleep_fn(step.seconds)
+        elif self._secret_masker is not None:
+            self._secret_masker(step.secret)
+        return None
+
+    def _attempt(self, send: _Send) -> _Received | _Failed:
+        """One attempt, its failures sorted into the kinds of :class:`_Failed`."""
+        try:
+            return self._receive(send)
+        except _Overdue as exc:
+            return _Failed("overdue", exc)
+        except requests.exceptions.SSLError as exc:
+            return _Failed("tls", exc)
+        except _TRANSPORT_ERRORS as exc:
+            connection = isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout)
+            return _Failed("connection" if connection else "interrupted", exc)
+        except requests.RequestException as exc:
+            return _Failed("unsendable", exc)
+
+    def _receive(self, send: _Send) -> _Received:
         """One attempt: send the request and read the whole answer within ``settings.deadline_s``.
 
         The body is streamed so that the deadline and ``settings.max_response_bytes`` are checked
@@ -615,26 +933,27 @@ class EightByEightClient:
         deadline = time.monotonic() + settings.deadline_s
         per_read = min(settings.timeout_s, settings.deadline_s)
         response = self._session.request(
-            method,
-            url,
+            send.method,
+            send.url,
+            params=send.params,
+            json=send.json,
+            data=send.data,
+            headers=send.headers,
+            auth=send.auth,
             timeout=(per_read, per_read),
             verify=True,  # TLS verification is never optional
             allow_redirects=False,
             stream=True,
-            **kwargs,
         )
         try:
-            content = self._read_body(response, url, deadline=deadline)
+            content = self._read_body(response, send.url, deadline=deadline)
         except BaseException:
             response.close()  # unread data: the connection cannot go back to the pool
             raise
         return _Received(status_code=response.status_code, headers=response.headers, content=content)
 
     def _read_body(self, response: requests.Response, url: str, *, deadline: float) -> bytes:
-        limit = self.settings.max_response_bytes
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise self._too_large(f"declares {int(declared)} bytes", url)
+        self._check_declared_length(response.headers, url)
         raw = response.raw
         chunks: list[bytes] = []
         size = 0
@@ -658,165 +977,8 @@ class EightByEightClient:
             if not chunk:
                 return b"".join(chunks)
             size += len(chunk)
-            if size > limit:
-                raise self._too_large(f"sent more than {limit} bytes", url)
+            self._check_received_size(size, url)
             chunks.append(chunk)
-
-    def _too_large(self, what: str, url: str) -> ProtocolError:
-        limit = self.settings.max_response_bytes
-        return ProtocolError(
-            f"the response {what}, over the {limit} byte cap (max_response_bytes); "
-            "a page of 8x8 data is far smaller, so the answer is not read",
-            status=None,
-            **self._where(url),
-        )
-
-    def _parse_body(self, response: _Received, url: str, expect: _Expect) -> tuple[Any, str | None]:
-        """The JSON body, or a description of why it is not what the endpoint must return.
-
-        A 200 with an empty or non-JSON body (a proxy's HTML page, a truncated transfer) is treated
-        as transient: the same request usually succeeds, and a page silently read as "no rows"
-        would end pagination early and load partial data. JSON nested deeper than
-        :data:`MAX_JSON_DEPTH` raises :class:`ProtocolError`: no 8x8 answer is, and deeper data
-        would overflow the recursion of every JSON reader and writer after this one.
-        """
-        if not response.content:
-            return None, "an empty body"
-        try:
-            body = loads_json(response.content)
-        except _TooDeep:
-            raise ProtocolError(
-                f"response nested deeper than {MAX_JSON_DEPTH} levels; refusing to read it",
-                status=response.status_code,
-                **self._where(url),
-            ) from None
-        except ValueError:
-            return None, "a body that is not JSON"
-        if expect == "array" and not isinstance(body, list):
-            return None, f"a JSON {type(body).__name__} where an array was expected"
-        if expect == "object" and not isinstance(body, dict):
-            return None, f"a JSON {type(body).__name__} where an object was expected"
-        if expect == "object_or_array" and not isinstance(body, dict | list):
-            return None, f"a JSON {type(body).__name__} where an object was expected"
-        return body, None
-
-    def _raise_fatal(self, response: _Received, url: str, *, is_token_call: bool, saw_404: bool) -> NoReturn:
-        status = response.status_code
-        quoted = self._quoted(response)
-        where = self._where(url)
-        if is_token_call:
-            if status in (400, 401):
-                raise AuthenticationError(
-                    f"the token endpoint refused the credentials (HTTP {status}): check Client ID / "
-                    f"Client secret of the connection{quoted}",
-                    **where,
-                )
-            if status == 403:
-                raise AuthenticationError(
-                    f"the token endpoint answered HTTP 403: the API key may be disabled; check it in "
-                    f"8x8 Admin Console > API Keys{quoted}",
-                    **where,
-                )
-        elif status == 400 and "x-tenant-info" in _display_text(response).lower():
-            if self.settings.tenant_id:
-                hint = (
-                    f"8x8 does not accept tenant id {self.settings.tenant_id!r} for these credentials; "
-                    "fix extra 'tenant_id' of the connection"
-                )
-            else:
-                hint = (
-                    "these credentials cover several 8x8 tenants; set extra 'tenant_id' of the "
-                    "connection to the tenant to import"
-                )
-            raise TenantHeaderError(f"HTTP 400 about X-Tenant-Info: {hint}{quoted}", status=status, **where)
-        elif status == 403:
-            others = ", ".join(r.upper() for r in ("us", "eu", "au", "ca") if r != self.settings.region)
-            raise ApiError(
-                f"HTTP 403 Forbidden: the account region is probably wrong (configured "
-                f"{self.settings.region.upper()}; the tenant may be in {others}) or the API key lacks the "
-                f"'analytics realtime-api' product{quoted}",
-                status=status,
-                **where,
-            )
-        if status == 404 and saw_404:
-            raise ReportNotFoundError(
-                f"HTTP 404 on report data after {DATA_NOT_FOUND_RETRIES} retries; the report may have "
-                f"expired or belong to another tenant; create it again{quoted}",
-                status=status,
-                **where,
-            )
-        if 300 <= status < 400:
-            raise ApiError(
-                f"unexpected redirect HTTP {status} (not followed, it would resend credentials); "
-                "check the base URL",
-                status=status,
-                **where,
-            )
-        raise ApiError(f"HTTP {status}, not retried{quoted}", status=status, **where)
-
-    # ------------------------------------------------------------------ helpers
-
-    def _pause(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        self.stats.slept_s += seconds
-        self._sleep_fn(seconds)
-
-    def _where(self, url: str) -> dict[str, Any]:
-        return {
-            "integration": self.settings.integration,
-            "region": self.settings.region,
-            "endpoint": urlsplit(url).path,
-        }
-
-    def _scrub(self, text: str) -> str:
-        """Remove the secret and the current token from text quoted from a response."""
-        for secret in self._auth.secrets():
-            text = text.replace(secret, "***")
-        return text
-
-    def _quoted(self, response: _Received) -> str:
-        text = _display_text(response)
-        return f" (8x8 said: {self._scrub(text)})" if text else ""
-
-    def _report_status(self, body: Any, url: str) -> tuple[int, str, str | None]:
-        # The guide shows an object, the OpenAPI description a one-element array of it; accept both.
-        item = body
-        if isinstance(body, list):
-            if len(body) != 1:
-                raise ApiError(
-                    f"expected one report status, got an array of {len(body)}", status=200, **self._where(url)
-                )
-            item = body[0]
-        if not isinstance(item, dict):
-            raise ApiError("report status is not a JSON object", status=200, **self._where(url))
-        raw_id = item.get("id")
-        report_id = -1
-        if isinstance(raw_id, int | str) and not isinstance(raw_id, bool):
-            try:
-                report_id = int(raw_id)
-            except ValueError:
-                report_id = -1
-        if report_id < 0:
-            raise ApiError(f"report status has no valid id ({raw_id!r})", status=200, **self._where(url))
-        status = item.get("status")
-        reason = item.get("reason")
-        return report_id, str(status) if status is not None else "", str(reason) if reason else None
-
-    def _int_header(self, reply: _Reply, name: str, url: str) -> int | None:
-        raw = reply.headers.get(name)
-        if raw is None or raw == "":
-            return None
-        try:
-            value = int(raw)
-        except ValueError:
-            raise self._pagination_error(f"header {name}={raw!r} is not an integer", url) from None
-        if value < 0:
-            raise self._pagination_error(f"header {name}={raw!r} is negative", url)
-        return value
-
-    def _pagination_error(self, message: str, url: str) -> EightByEightError:
-        return PaginationError(message, **self._where(url))
 
 
 def _check_page_size(page_size: int) -> None:

@@ -38,12 +38,21 @@ class EightByEightHook(BaseHook):
     def get_settings(self) -> EightByEightSettings:
         """Validated settings from the connection; raises ConfigurationError naming bad fields."""
         conn = self.get_connection(self.eightbyeight_conn_id)
+        return self._settings(conn, conn.extra_dejson)
+
+    async def aget_settings(self) -> EightByEightSettings:
+        """:meth:`get_settings` for a coroutine (a trigger): the connection is looked up and its
+        secrets are masked without blocking the event loop."""
+        conn = await self.aget_connection(self.eightbyeight_conn_id)
+        return self._settings(conn, await conn.aextra_dejson())
+
+    def _settings(self, conn: Any, extra: dict[str, Any]) -> EightByEightSettings:
         host = conn.host
         if host and "://" not in host and conn.port:
             # URI-form connections split host and port; the form hides the port field.
             host = f"{host}:{conn.port}"
         return settings_from_connection(
-            conn.login, conn.password, host, conn.extra_dejson, conn_id=self.eightbyeight_conn_id
+            conn.login, conn.password, host, extra, conn_id=self.eightbyeight_conn_id
         )
 
     def get_client(self) -> EightByEightClient:

@@ -1,5 +1,6 @@
-"""When a live-status run polls, and what it costs: pure arithmetic, cheap to import at DAG parse
-time (the loop itself lives in :mod:`acdflow.pipeline.live_status`)."""
+"""When a live-status run polls, how long its task may stay deferred, and what it costs: pure
+arithmetic, cheap to import at DAG parse time (the loop itself lives in
+:mod:`acdflow.pipeline.live_status`, and runs in the triggerer)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from datetime import datetime, timedelta
 # A run polls for the 15 minutes after its data interval ends, plus the handover grace.
 POLL_WINDOW = timedelta(minutes=15)
 MIN_GRACE = timedelta(seconds=60)
+# Past its window's deadline a deferred poll task is failed by Airflow (and retried) after this:
+# room for the last poll (the client's retries included) and for the triggerer to fire.
+DEFERRAL_MARGIN = timedelta(minutes=10)
 # 8x8 serves at most 1,000 agents a page.
 AGENTS_PER_PAGE = 1000
 
@@ -37,6 +41,13 @@ def polling_window(
         raise ValueError("interval_end must be time-zone aware")
     grace = handover_grace(poll_seconds) if grace is None else grace
     return PollWindow(start=interval_end, deadline=interval_end + POLL_WINDOW + grace)
+
+
+def deferral_timeout(window: PollWindow, now: datetime) -> timedelta:
+    """How long the poll task may stay deferred from ``now``: the rest of its window, plus
+    :data:`DEFERRAL_MARGIN`. The trigger ends by itself at the deadline; this only bounds a
+    trigger that hangs."""
+    return max(window.deadline - now, timedelta(0)) + DEFERRAL_MARGIN
 
 
 def stale_after(poll_seconds: float) -> timedelta:
