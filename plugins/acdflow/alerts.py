@@ -1,8 +1,15 @@
-"""Failure alerts for every task of every generated DAG.
+"""Alerts: the final failure of any task of a generated DAG, and data that has not landed in time.
 
-The message is built here once, from the task context, and names the integration, DAG, task,
+A failure message is built here once, from the task context, and names the integration, DAG, task,
 data interval, try number, the error's first line (redacted by :mod:`acdflow.redaction`, which
 fails closed) and a link to the task log.
+
+A late-data message comes from the landing deadline of the interactions and agent-status DAGs
+(:func:`landing_deadline`, an Airflow Deadline Alert): when a run has not succeeded
+``landing_deadline_minutes`` after it was queued, the scheduler hands
+:func:`landing_deadline_missed` to the triggerer, which sends it through the same channels. It
+names the integration, DAG, run, data interval, when the run was queued, the deadline and the
+run's state, nothing else.
 
 The error text can quote what 8x8 sent (a report's failure reason, an error body), so it is
 treated as untrusted: control and bidirectional-override characters are removed, it is cut to
@@ -13,12 +20,16 @@ its own markup: Slack's ``&``/``<``/``>`` escapes in the webhook payload (so ``<
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import html
 import logging
 import unicodedata
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from acdflow.config import IntegrationSpec
 from acdflow.redaction import MAX_LENGTH as REDACTED_MAX_LENGTH
@@ -54,6 +65,17 @@ def _error_text(error: object) -> str:
     if len(summary) >= REDACTED_MAX_LENGTH and not clean.endswith(TRUNCATED):
         clean += TRUNCATED
     return clean
+
+
+class Alert(Protocol):
+    """What every channel sends: a subject, a plain-text body and a JSON body for webhooks."""
+
+    @property
+    def subject(self) -> str: ...
+
+    def text(self) -> str: ...
+
+    def as_json(self) -> dict[str, Any]: ...
 
 
 def slack_escape(text: str) -> str:
@@ -95,6 +117,7 @@ class FailureAlert:
         """The webhook body; ``text`` and ``error`` are what chat tools render, so they are escaped."""
         return {
             "text": slack_escape(f"{self.subject}: {self.error} ({self.log_url})"),
+            "kind": "task_failed",
             "integration": self.integration,
             "dag_id": self.dag_id,
             "task_id": self.task_id,
@@ -132,33 +155,43 @@ def log_failure_callback(integration: str) -> Callable[[Mapping[str, Any]], None
     return _log_failure
 
 
-def webhook_notifier(integration: str, http_conn_id: str) -> Any:
-    """The http provider's ``HttpNotifier`` posting :meth:`FailureAlert.as_json` (Slack, Teams and
-    PagerDuty-style endpoints take a JSON body with ``text``)."""
+AlertRenderer = Callable[[Mapping[str, Any]], Alert]
+
+
+def webhook_notifier(integration: str, http_conn_id: str, render: AlertRenderer | None = None) -> Any:
+    """The http provider's ``HttpNotifier`` posting the alert's :meth:`~Alert.as_json` (Slack, Teams
+    and PagerDuty-style endpoints take a JSON body with ``text``). ``render`` builds the alert from
+    the context it is called with (default: a task failure's)."""
     from airflow.providers.http.notifications.http import HttpNotifier
+
+    build = render or functools.partial(alert_from_context, integration)
 
     class WebhookAlert(HttpNotifier):
         # The body is built from the context in notify(), not rendered from templates.
         template_fields = ()  # type: ignore[assignment]
 
         def notify(self, context: Any) -> None:
-            self.json = alert_from_context(integration, context).as_json()
+            self.json = build(context).as_json()
             self.headers = {"Content-Type": "application/json"}
             super().notify(context)
 
     return WebhookAlert(http_conn_id=http_conn_id, method="POST")
 
 
-def email_notifier(integration: str, to: tuple[str, ...], smtp_conn_id: str) -> Any:
+def email_notifier(
+    integration: str, to: tuple[str, ...], smtp_conn_id: str, render: AlertRenderer | None = None
+) -> Any:
     """The smtp provider's ``SmtpNotifier`` sending the alert; the provider sends HTML only, so the
     text goes HTML-escaped inside ``<pre>``."""
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    build = render or functools.partial(alert_from_context, integration)
 
     class EmailAlert(SmtpNotifier):
         template_fields = ()  # type: ignore[assignment]
 
         def notify(self, context: Any) -> None:
-            alert = alert_from_context(integration, context)
+            alert = build(context)
             self.subject = alert.subject
             self.html_content = "<pre>" + html.escape(alert.text()) + "</pre>"
             super().notify(context)
@@ -181,3 +214,205 @@ def failure_callbacks(spec: IntegrationSpec) -> list[Callable[[Mapping[str, Any]
     if spec.alerts.email_to:
         callbacks.append(email_notifier(spec.name, spec.alerts.email_to, spec.alerts.smtp_conn_id))
     return callbacks
+
+
+# -- late data: the landing deadline -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LateDataAlert:
+    integration: str
+    dag_id: str
+    run_id: str
+    run_type: str
+    state: str
+    interval_start: str
+    interval_end: str
+    queued_at: str
+    deadline: str
+    minutes: int
+    run_url: str
+
+    @property
+    def subject(self) -> str:
+        return (
+            f"[acdflow] {self.integration}: {self.dag_id} data for {self.interval_start} "
+            f"not landed {self.minutes} min after its run was queued"
+        )
+
+    def text(self) -> str:
+        return (
+            f"acdflow data late\n"
+            f"integration: {self.integration}\n"
+            f"dag: {self.dag_id}\n"
+            f"run: {self.run_id}\n"
+            f"data interval: {self.interval_start} .. {self.interval_end}\n"
+            f"queued at: {self.queued_at}\n"
+            f"deadline: {self.deadline} (queued + {self.minutes} min)\n"
+            f"run state: {self.state}\n"
+            f"link: {self.run_url}\n"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "text": slack_escape(f"{self.subject} (run state {self.state}; {self.run_url})"),
+            "kind": "landing_deadline_missed",
+            "integration": self.integration,
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "run_type": self.run_type,
+            "state": self.state,
+            "data_interval_start": self.interval_start,
+            "data_interval_end": self.interval_end,
+            "queued_at": self.queued_at,
+            "deadline": self.deadline,
+            "landing_deadline_minutes": self.minutes,
+            "run_url": self.run_url,
+        }
+
+
+def _when(value: object) -> str:
+    """ISO 8601 in UTC, as in failure alerts and asset events: the scheduler hands some of these
+    over as datetimes, others as JSON text (``…Z``)."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return plain_text(value, 100)
+        value = parsed
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).isoformat()
+    return plain_text(str(value), 100) if value else "?"
+
+
+def _run_url(dag_id: str, run_id: str) -> str:
+    from airflow.sdk.configuration import conf
+
+    base = str(conf.get("api", "base_url", fallback="") or "").rstrip("/")
+    quote = functools.partial(urllib.parse.quote, safe="")
+    return plain_text(f"{base}/dags/{quote(dag_id)}/runs/{quote(run_id)}")
+
+
+def late_alert_from_context(integration: str, minutes: int, context: Mapping[str, Any]) -> LateDataAlert:
+    """The alert of a missed landing deadline, from the context Airflow passes to deadline callbacks:
+    ``dag_run`` (the run as the REST API shows it) and ``deadline`` (``deadline_time``). Only the
+    fields below are read; the run's ``conf`` and ``note`` are free text and never sent."""
+    run = context.get("dag_run") or {}
+    deadline = context.get("deadline") or {}
+    dag_id = str(run.get("dag_id", "?"))
+    run_id = str(run.get("dag_run_id", "?"))
+    return LateDataAlert(
+        integration=plain_text(integration, ERROR_TEXT_LIMIT),
+        dag_id=plain_text(dag_id, ERROR_TEXT_LIMIT),
+        run_id=plain_text(run_id, ERROR_TEXT_LIMIT),
+        run_type=plain_text(str(run.get("run_type", "?")), 40),
+        state=plain_text(str(run.get("state", "?")), 40),
+        interval_start=_when(run.get("data_interval_start")),
+        interval_end=_when(run.get("data_interval_end")),
+        queued_at=_when(run.get("queued_at")),
+        deadline=_when(deadline.get("deadline_time")),
+        minutes=int(minutes),
+        run_url=_run_url(dag_id, run_id),
+    )
+
+
+def _send(
+    alert: LateDataAlert,
+    integration: str,
+    webhook_conn_id: str | None,
+    email_to: tuple[str, ...],
+    smtp_conn_id: str,
+) -> None:
+    def render(_context: Mapping[str, Any]) -> Alert:
+        return alert
+
+    notifiers = []
+    if webhook_conn_id:
+        notifiers.append(webhook_notifier(integration, webhook_conn_id, render))
+    if email_to:
+        notifiers.append(email_notifier(integration, email_to, smtp_conn_id, render))
+    errors: list[Exception] = []
+    for notifier in notifiers:
+        # One channel failing must not keep the alert from the others.
+        try:
+            notifier.notify({})
+        except Exception as exc:
+            log.exception("sending the late-data alert through %s failed", type(notifier).__name__)
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+async def landing_deadline_missed(
+    *,
+    integration: str,
+    minutes: int,
+    webhook_conn_id: str | None = None,
+    email_to: list[str] | None = None,
+    smtp_conn_id: str = "smtp_default",
+    context: Mapping[str, Any] | None = None,
+) -> str:
+    """The Deadline Alert callback (an ``AsyncCallback``: it runs in the triggerer): log the late-data
+    alert and send it through the integration's channels.
+
+    Runs of a backfill are only logged: ``airflow backfill create`` queues every run of its range at
+    once, so a long backfill would otherwise send one alert per interval still waiting its turn, for
+    data an operator is deliberately re-importing. Their failures still alert."""
+    alert = late_alert_from_context(integration, minutes, context or {})
+    if alert.run_type == "backfill":
+        log.warning("%s", alert.text() + "not sent: a backfill run\n")
+        return f"logged, not sent (backfill): {alert.subject}"
+    log.error("%s", alert.text())
+    # The notifiers are synchronous (as for failures): off the triggerer's event loop, in a thread.
+    await asyncio.to_thread(_send, alert, integration, webhook_conn_id, tuple(email_to or ()), smtp_conn_id)
+    return f"sent: {alert.subject}"
+
+
+def landing_deadline(spec: IntegrationSpec) -> Any:
+    """The ``deadline=`` of an interactions or agent-status DAG: a Deadline Alert
+    ``landing_deadline_minutes`` after each run was queued, or None when the integration sets 0.
+
+    The clock starts when the run is queued, not at the interval's end: a run on schedule is queued
+    as its interval closes, so the two agree, while a run created later (catch-up from
+    ``start_date``, a scheduler that was down, a manual run) gets the full time from when it could
+    start instead of alerting the moment it exists."""
+    if not spec.landing_deadline_minutes:
+        return None
+    from airflow.sdk.definitions.callback import AsyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+
+    kwargs: dict[str, Any] = {
+        "integration": spec.name,
+        "minutes": spec.landing_deadline_minutes,
+        "webhook_conn_id": spec.alerts.webhook_conn_id,
+        "email_to": list(spec.alerts.email_to),
+        "smtp_conn_id": spec.alerts.smtp_conn_id,
+    }
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(minutes=spec.landing_deadline_minutes),
+        callback=AsyncCallback(landing_deadline_missed, kwargs=kwargs),
+        name="acdflow landing deadline",
+    )
+
+
+@functools.cache
+def dag_class() -> type[Any]:
+    """``airflow.sdk.DAG`` whose ``test()`` runs without the landing deadline.
+
+    Airflow 3.3's ``dag.test()`` (and ``airflow dags test``) fails after a run *succeeds* when the
+    DAG has a Deadline Alert (apache/airflow#73428: the in-memory scheduler DAG holds encoded alerts
+    where the pruning expects their ids). A test run never has a deadline anyway: it is created
+    running, not queued, so Airflow skips the queued-at deadline for it. Scheduled, manual and
+    backfill runs are untouched."""
+    from airflow.sdk import DAG
+
+    class AcdflowDAG(DAG):
+        def test(self, *args: Any, **kwargs: Any) -> Any:
+            deadline, self.deadline = self.deadline, None
+            try:
+                return super().test(*args, **kwargs)
+            finally:
+                self.deadline = deadline
+
+    return AcdflowDAG

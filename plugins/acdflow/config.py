@@ -118,6 +118,9 @@ class IntegrationSpec:
     live_poll_seconds: int = 30
     drift_check: DriftMode = "fail"
     alerts: AlertSpec = field(default_factory=AlertSpec)
+    # An interactions or agent-status run that has not succeeded this long after it was queued
+    # alerts through ``alerts`` (0: never). A run on schedule is queued as its interval closes.
+    landing_deadline_minutes: int = 60
 
     @property
     def pool(self) -> str:
@@ -125,8 +128,8 @@ class IntegrationSpec:
 
     @property
     def live_pool(self) -> str:
-        """Pool of the live-status tasks (2 slots): its poller holds a slot for ~15 minutes and two
-        runs overlap at each handover, which must not starve the report DAGs' pool."""
+        """Pool of the live-status tasks (2 slots; a deferred poller, polling in the triggerer,
+        holds none): kept apart so a handover never waits for the report DAGs' pool."""
         return f"acdflow_8x8_{self.name}_live"
 
     def pools(self) -> list[dict[str, Any]]:
@@ -280,6 +283,8 @@ _KEYS: dict[str, str] = {
     "live_poll_seconds": "live agent-status poll interval, 15 to 300 (default 30)",
     "drift_check": "'fail' (default) or 'warn' when the time-drift check finds drift",
     "alerts": "failure alerts: webhook_conn_id, email_to, smtp_conn_id",
+    "landing_deadline_minutes": "alert when an interval's data has not landed this long after its "
+    "run was queued (when its interval closed, for a run on schedule); 0 or null disables (default 60)",
 }
 
 
@@ -333,6 +338,7 @@ def parse_integration(raw: Any, *, defaults: Mapping[str, Any] | None = None) ->
         live_poll_seconds=_as_int("live_poll_seconds", merged.get("live_poll_seconds", 30), 15, 300),
         drift_check=_as_drift("drift_check", merged.get("drift_check", "fail")),
         alerts=_as_alerts("alerts", merged.get("alerts")),
+        landing_deadline_minutes=_as_deadline_minutes(merged.get("landing_deadline_minutes", 60)),
     )
     return spec
 
@@ -344,6 +350,12 @@ def _as_end_date(merged: Mapping[str, Any]) -> datetime | None:
     if end <= _as_start_date("start_date", merged["start_date"]):
         raise _Invalid("end_date", f"must be after start_date, got {merged['end_date']!r}")
     return end
+
+
+def _as_deadline_minutes(value: Any) -> int:
+    # null means no deadline, like 0. At most a day, so a value meant in seconds is refused rather
+    # than silently putting the alert off for days.
+    return 0 if value is None else _as_int("landing_deadline_minutes", value, 0, 24 * 60)
 
 
 def _as_drift(key: str, value: Any) -> DriftMode:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from acdflow import dag_docs
+from acdflow import assets, dag_docs
+from acdflow.alerts import dag_class, landing_deadline
 from acdflow.config import ConfigResult, IntegrationSpec, WarehouseSpec, load_config
 
 FIFTEEN_MINUTES = timedelta(minutes=15)
@@ -44,6 +45,9 @@ EXECUTION_TIMEOUTS: dict[str, timedelta] = {
     "aggregate_aht": timedelta(minutes=30),
     "check_time_drift": timedelta(minutes=15),
 }
+
+# Above any report task's weight (at most 7 under the default downstream rule).
+LIVE_PRIORITY_WEIGHT = 100
 
 _REPORT_TASKS = ("authenticate", "trigger_report", "wait_for_report", "extract", "transform", "load")
 # Tasks that call 8x8 share the integration's API pool; warehouse-only tasks need no slot.
@@ -148,10 +152,11 @@ def execution_timeout(spec: IntegrationSpec, task_id: str) -> timedelta:
     if task_id == "poll_live_status":
         from acdflow.pipeline import live_timing
 
-        # The loop ends by itself after its window and handover grace; this only stops a task
-        # hung beyond them.
+        # The polling runs deferred, bounded by the deferral timeout (the rest of the window plus
+        # live_timing.DEFERRAL_MARGIN); this bounds each part on a worker, which takes seconds,
+        # by the same length, so one figure bounds the task whichever part hangs.
         grace = live_timing.handover_grace(spec.live_poll_seconds)
-        return live_timing.POLL_WINDOW + grace + timedelta(minutes=10)
+        return live_timing.POLL_WINDOW + grace + live_timing.DEFERRAL_MARGIN
     return EXECUTION_TIMEOUTS[task_id]
 
 
@@ -159,6 +164,11 @@ def _task_options(kind: DagKind, spec: IntegrationSpec, task_id: str) -> dict[st
     options: dict[str, Any] = {"execution_timeout": execution_timeout(spec, task_id)}
     if kind.live:
         options["pool"] = spec.live_pool
+        # The scheduler queues the highest weights first, up to its parallelism: under the default
+        # rule report tasks weigh up to 7 and the poll 1, so during a catch-up the poll would wait
+        # until the catch-up ends and live status would go stale.
+        options["priority_weight"] = LIVE_PRIORITY_WEIGHT
+        options["weight_rule"] = "absolute"
     elif task_id in _API_TASKS:
         options["pool"] = spec.pool
     return options
@@ -166,11 +176,14 @@ def _task_options(kind: DagKind, spec: IntegrationSpec, task_id: str) -> dict[st
 
 def build_dag(spec: IntegrationSpec, warehouse: WarehouseSpec, kind: DagKind) -> Any:
     """The DAG ``<name>__<kind>``: the kind's tasks in order, one :class:`StepOperator` each."""
-    from airflow.sdk import DAG
+    # airflow.sdk.DAG, with a test() that works around Airflow's dag.test() bug with deadlines.
+    dag_type = dag_class()
 
-    from acdflow.operators import StepOperator
+    from acdflow.operators import LiveStatusPollOperator, StepOperator
 
-    with DAG(
+    # The tables each task publishes, as Airflow Assets: downstream DAGs schedule on them.
+    published = assets.outlets(spec.name, warehouse.schema, kind.name)
+    with dag_type(
         dag_id=spec.dag_id(kind.name),
         description=kind.description.format(name=spec.name, poll=spec.live_poll_seconds),
         schedule=_timetable(),
@@ -186,14 +199,19 @@ def build_dag(spec: IntegrationSpec, warehouse: WarehouseSpec, kind: DagKind) ->
         default_args=default_args(spec),
         tags=["8x8", spec.name, "acdflow", kind.name, *spec.tags],
         doc_md=_doc(kind, spec, warehouse),
+        # The live poll publishes no interval, so it has no landing deadline (its heartbeat shows it).
+        deadline=None if kind.live else landing_deadline(spec),
     ) as dag:
         previous: Any = None
         for task_id in kind.tasks:
-            operator = StepOperator(
+            # The live poll defers to the triggerer; every other step runs on a worker throughout.
+            operator_class = LiveStatusPollOperator if task_id == "poll_live_status" else StepOperator
+            operator = operator_class(
                 task_id=task_id,
                 spec=spec,
                 warehouse=warehouse,
                 step_module=kind.module,
+                outlets=published.get(task_id),
                 **_task_options(kind, spec, task_id),
             )
             if previous is not None:

@@ -2,10 +2,10 @@
 
 Every task of every acdflow DAG is ``pipeline/<kind>.py::<task_id>(step)``: one function per task
 id, one signature. :class:`Step` is all a step gets: the integration, the warehouse, the run's
-identity, its upstream tasks' results (ids and counts from XCom) and the ways to reach the
-warehouse and 8x8. Every step, successful or failed, leaves one ``load_runs`` row with its counts
-and duration, so a data engineer can answer "what did the 14:15 run of acme fetch, load and
-reject?" with SQL.
+identity, its upstream tasks' results (ids and counts from XCom), the ways to reach the
+warehouse and 8x8, and a way to describe the asset event of a table it published. Every step,
+successful or failed, leaves one ``load_runs`` row with its counts and duration, so a data
+engineer can answer "what did the 14:15 run of acme fetch, load and reject?" with SQL.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class Step:
     warehouse: WarehouseSpec
     run: RunInfo
     xcom: Callable[[str], Any]  # the result of another task of the same run, by task id
+    # Airflow's ``outlet_events`` of the running task; None outside Airflow (benchmarks, harnesses).
+    outlet_events: Any = None
 
     def upstream(self, task_id: str) -> dict[str, Any]:
         result = self.xcom(task_id)
@@ -51,6 +53,16 @@ class Step:
 
         with connect(self.warehouse.conn_id, self.warehouse.schema) as conn:
             yield conn
+
+    def announce(self, table: str, extra: Mapping[str, Any]) -> None:
+        """Attach ``extra`` to the event of ``table``'s asset (:mod:`acdflow.assets`), which Airflow
+        emits if, and only if, this task then succeeds."""
+        if self.outlet_events is None:
+            return
+        from acdflow.assets import table_asset
+
+        asset = table_asset(self.spec.name, self.warehouse.schema, table)
+        self.outlet_events[asset].extra = dict(extra)
 
     def client(self) -> EightByEightClient:
         """A client for the integration's 8x8 connection; the tokens it obtains are masked in logs."""
@@ -71,7 +83,13 @@ def run_step(
     from acdflow.warehouse.connection import connect
 
     ti = context["ti"]
-    step = Step(spec, warehouse, run_info(context), lambda task_id: ti.xcom_pull(task_ids=task_id))
+    step = Step(
+        spec,
+        warehouse,
+        run_info(context),
+        lambda task_id: ti.xcom_pull(task_ids=task_id),
+        context.get("outlet_events"),
+    )
     run = step.run
     started = time.monotonic()
     summary: dict[str, Any] = {}
