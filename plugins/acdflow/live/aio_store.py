@@ -135,23 +135,7 @@ async def apply_snapshot(
     jitter: timedelta = live.START_JITTER,
 ) -> live.SnapshotResult:
     """:func:`acdflow.warehouse.live.apply_snapshot`: one snapshot, agent ids unique."""
-    if observed_at.tzinfo is None or observed_at.utcoffset() is None:
-        raise ValueError("observed_at must be time-zone aware")
-    ids = [s.agent_id for s in statuses]
-    if len(set(ids)) != len(ids):
-        raise ValueError("a snapshot must not repeat an agent id")
-    params: dict[str, Any] = {
-        "integration": integration,
-        "observed_at": observed_at,
-        "jitter": jitter,
-        "agent_id": ids,
-        "agent_name": [s.agent_name for s in statuses],
-        "status": [s.status for s in statuses],
-        "status_code": [s.status_code for s in statuses],
-        "status_name": [s.status_name for s in statuses],
-        "start_time": [s.start_time for s in statuses],
-        "end_time": [s.end_time for s in statuses],
-    }
+    params = live.snapshot_params(integration, statuses, observed_at, jitter)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"acdflow:live:{integration}",))
         cursor = await conn.execute(render("live_status/poll_live_status.sql", schema), params)

@@ -93,6 +93,30 @@ def _integration_lock(conn: Connection, integration: str) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"acdflow:live:{integration}",))
 
 
+def snapshot_params(
+    integration: str, statuses: Sequence[LiveStatus], observed_at: datetime, jitter: timedelta
+) -> dict[str, Any]:
+    """The parameters of ``poll_live_status.sql`` for one snapshot, shared by the sync and async
+    writers; rejects a naive ``observed_at`` and repeated agent ids."""
+    if observed_at.tzinfo is None or observed_at.utcoffset() is None:
+        raise ValueError("observed_at must be time-zone aware")
+    ids = [s.agent_id for s in statuses]
+    if len(set(ids)) != len(ids):
+        raise ValueError("a snapshot must not repeat an agent id")
+    return {
+        "integration": integration,
+        "observed_at": observed_at,
+        "jitter": jitter,
+        "agent_id": ids,
+        "agent_name": [s.agent_name for s in statuses],
+        "status": [s.status for s in statuses],
+        "status_code": [s.status_code for s in statuses],
+        "status_name": [s.status_name for s in statuses],
+        "start_time": [s.start_time for s in statuses],
+        "end_time": [s.end_time for s in statuses],
+    }
+
+
 def apply_snapshot(
     conn: Connection,
     schema: str,
@@ -108,23 +132,7 @@ def apply_snapshot(
     repeat one; de-duplicate first). Runs in its own transaction, or in the caller's as a
     savepoint. Applying the same snapshot twice changes nothing.
     """
-    if observed_at.tzinfo is None or observed_at.utcoffset() is None:
-        raise ValueError("observed_at must be time-zone aware")
-    ids = [s.agent_id for s in statuses]
-    if len(set(ids)) != len(ids):
-        raise ValueError("a snapshot must not repeat an agent id")
-    params: dict[str, Any] = {
-        "integration": integration,
-        "observed_at": observed_at,
-        "jitter": jitter,
-        "agent_id": ids,
-        "agent_name": [s.agent_name for s in statuses],
-        "status": [s.status for s in statuses],
-        "status_code": [s.status_code for s in statuses],
-        "status_name": [s.status_name for s in statuses],
-        "start_time": [s.start_time for s in statuses],
-        "end_time": [s.end_time for s in statuses],
-    }
+    params = snapshot_params(integration, statuses, observed_at, jitter)
     with conn.transaction():
         _integration_lock(conn, integration)
         row = conn.execute(render("live_status/poll_live_status.sql", schema), params).fetchone()
