@@ -232,6 +232,21 @@ class Poller:
     finished_at: datetime | None = None
 
 
+def _wait_for_heartbeats(uri: str, schema: str, run_id: str, *, count: int, timeout_s: float) -> None:
+    """Wait until ``run_id`` owns the live poll and its heartbeat has taken ``count`` values."""
+    seen: set[datetime] = set()
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(uri, autocommit=True) as conn:
+        while len(seen) < count:
+            assert time.monotonic() < deadline, f"{run_id} committed only {len(seen)} polls"
+            row = conn.execute(
+                f'SELECT heartbeat_at FROM "{schema}".live_poll_owner WHERE run_id = %s', (run_id,)
+            ).fetchone()
+            if row is not None:
+                seen.add(row[0])
+            time.sleep(0.02)
+
+
 def test_two_pollers_hand_over_without_gap_or_overlap(warehouse_uri: str, fresh_schema: str) -> None:
     poll_s = 0.2
     sim = simulator("Europe/Helsinki", "eu", agents=12)
@@ -268,7 +283,9 @@ def test_two_pollers_hand_over_without_gap_or_overlap(warehouse_uri: str, fresh_
         )
         old_thread = threading.Thread(target=run, args=(old,))
         old_thread.start()
-        time.sleep(1.0)
+        # A fixed sleep is not enough on a loaded machine (the first poll alone can take a second):
+        # the newer run starts once the old one has claimed (one heartbeat) and committed three polls.
+        _wait_for_heartbeats(warehouse_uri, fresh_schema, old.run_id, count=4, timeout_s=25)
         # The newer run's turn begins now (after the old one claimed) and lasts 1.5 s.
         now = datetime.now(UTC)
         new = Poller("scheduled__new", loop.PollWindow(now, now + timedelta(seconds=1.5)))
