@@ -394,6 +394,52 @@ def test_two_instances_of_one_trigger_write_each_change_once(world: World) -> No
     assert owner_row(world.uri, world.schema) is None
 
 
+# --- tokens in a long-lived process ---------------------------------------------------------------
+
+
+class _Everything(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name} {record.getMessage()} {record.exc_text or ''}")
+
+
+def test_tokens_stay_out_of_logs_and_events_without_growing_the_masker(world: World) -> None:
+    from airflow.providers.common.compat.sdk import redact
+
+    # A renewal mid-window (every token revoked) and an error answer, with every library logging
+    # at DEBUG: httpx and httpcore log their requests and headers' handling at that level.
+    kwargs = world.trigger_kwargs(world.window(3), poll_seconds=0.3)
+    world.sim.faults.fail_next(["revoke", "503"], path_contains="/agents")
+    handler = _Everything()
+    root = logging.getLogger()
+    levels = {name: logging.getLogger(name).level for name in ("", "httpx", "httpcore", "acdflow", "airflow")}
+    root.addHandler(handler)
+    for name in levels:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        (event,) = run_trigger(kwargs)
+    finally:
+        root.removeHandler(handler)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+    assert event["status"] == "done", event
+    tokens = world.sim.issued_tokens()
+    assert len(tokens) >= 2  # the revocation made the trigger fetch a second one
+    assert event["summary"]["token_fetches"] == len(tokens)
+    logged = "\n".join(handler.lines)
+    assert "httpcore" in logged  # the capture saw the libraries' DEBUG records
+    assert "Bearer" not in logged
+    for token in tokens:
+        assert token not in logged
+        assert token not in json.dumps(event)
+        # Not registered with Airflow's secrets masker, which would keep it for the process's life.
+        assert redact(token) == token
+
+
 # --- errors ----------------------------------------------------------------------------------------
 
 

@@ -8,8 +8,9 @@ and sorting ``httpx``'s exceptions into the kinds of :class:`~acdflow.eightbyeig
 the retry policy judges. TLS is verified against the CA bundle the synchronous client (``requests``)
 uses: ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``, else certifi's; never switched off.
 
-Tokens are registered with an asynchronous secrets masker (in a trigger, Airflow's
-``amask_secret``) before they are stored. This module does not import Airflow.
+Given a ``secret_masker``, tokens are registered with it before they are stored. The live-status
+trigger passes none, on purpose (:func:`acdflow.pipeline.live_status.poll_window` says why). This
+module does not import Airflow.
 """
 
 from __future__ import annotations

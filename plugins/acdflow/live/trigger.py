@@ -8,8 +8,9 @@ one event when it ends: ``{"status": "done", "summary": ...}`` with the run's su
 Its arguments are stored in Airflow's metadata database and re-create it after a triggerer
 restart, so they hold names and the window only: the integration, the two connection ids, the
 schema, the run id and the window's bounds. The trigger reads both connections itself, with the
-asynchronous connection lookup; the 8x8 client masks every token it obtains with
-``amask_secret`` and no secret is logged or put in an event.
+asynchronous connection lookup (Airflow masks the connection's secret as it is read). The 8x8
+tokens are kept out of logs and events by construction rather than registered with the masker of
+a long-lived process (see :func:`acdflow.pipeline.live_status.poll_window` for why).
 
 An event's error keeps the class of an 8x8 error (:mod:`acdflow.eightbyeight.errors`): the
 task's retry policy then treats a wrong credential, region or tenant as it does in any other task

@@ -847,11 +847,20 @@ async def poll_window(
     poll_seconds: float,
     owner_check_seconds: float = OWNER_CHECK_SECONDS,
     clock: Callable[[], datetime] = utc_now,
+    on_poll: Callable[[PollRecord], None] | None = None,
 ) -> dict[str, Any]:
-    """The trigger's work: this run's polling window, with the asynchronous 8x8 client (its tokens
-    masked as they arrive) and an asynchronous warehouse session. Returns the run's summary."""
-    from airflow.sdk.log import amask_secret
+    """The trigger's work: this run's polling window, with the asynchronous 8x8 client and an
+    asynchronous warehouse session. Returns the run's summary.
 
+    The client's tokens are not registered with Airflow's secrets masker here, unlike in a task.
+    A triggerer lives for months and its masker forgets nothing: every token of every integration
+    (one per trigger and renewal) would stay in it, and each one added rebuilds one pattern of all
+    of them, so the CPU cost grows with the square of the pollers (measured: the triggerer stopped
+    polling at 1,000). The token is kept out of logs by construction instead: it is only ever put in
+    the ``Authorization`` header, which neither acdflow nor httpx/httpcore logs; any answer text the
+    client quotes is scrubbed of it (``BaseEightByEightClient._scrub``); the event carries the
+    summary only. The connection's secret is still masked by Airflow when the connection is read,
+    once per secret and process."""
     from acdflow.eightbyeight.aio import AsyncEightByEightClient
     from acdflow.eightbyeight.hook import EightByEightHook
     from acdflow.live.aio_store import open_warehouse
@@ -859,11 +868,12 @@ async def poll_window(
     settings = await EightByEightHook(eightbyeight_conn_id=eightbyeight_conn_id).aget_settings()
     # Every client error then names the integration.
     settings = dataclasses.replace(settings, integration=integration)
-    async with AsyncEightByEightClient(settings, secret_masker=amask_secret) as client:
+    async with AsyncEightByEightClient(settings) as client:
         async with await open_warehouse(warehouse_conn_id) as conn:
             result = await arun_poll_loop(
                 client, conn, schema, integration=integration, run_id=run_id, window=window,
                 poll_seconds=poll_seconds, clock=clock, owner_check_seconds=owner_check_seconds,
+                on_poll=on_poll,
             )  # fmt: skip
         summary = result.summary()
         # Token fetches are not part of any poll's count when they happen between polls.
