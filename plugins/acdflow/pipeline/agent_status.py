@@ -15,7 +15,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from acdflow.assets import event_extra, intervals_between
+from acdflow.assets import intervals_between
 from acdflow.config import IntegrationSpec
 from acdflow.pipeline import AGENT_STATUS_REPORT, TimeDriftError, reports
 from acdflow.pipeline.reports import authenticate, extract, wait_for_report
@@ -107,22 +107,15 @@ def load(step: Step) -> dict[str, Any]:
     triggered = step.upstream("trigger_report")
     step.announce(
         "agent_status_history",
-        event_extra(
-            integration=step.spec.name,
-            schema=step.warehouse.schema,
-            table="agent_status_history",
-            interval_start=step.run.interval_start,
-            interval_end=step.run.interval_end,
-            # Statuses are keyed by their start: the report re-published every status that starts
-            # in the window it read.
-            intervals=intervals_between(
-                datetime.fromisoformat(str(triggered["window_start"])),
-                datetime.fromisoformat(str(triggered["window_end"])),
-            ),
-            rows_loaded=result.staged,
-            rows_changed=result.changed,
-            report_id=report_id,
+        # Statuses are keyed by their start: the report re-published every status that starts
+        # in the window it read.
+        intervals=intervals_between(
+            datetime.fromisoformat(str(triggered["window_start"])),
+            datetime.fromisoformat(str(triggered["window_end"])),
         ),
+        rows_loaded=result.staged,
+        rows_changed=result.changed,
+        report_id=report_id,
     )
     return summary
 

@@ -20,7 +20,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from acdflow.assets import event_extra
 from acdflow.config import IntegrationSpec
 from acdflow.pipeline import INTERACTION_REPORT, reports
 from acdflow.pipeline.reports import authenticate, extract, wait_for_report
@@ -121,17 +120,10 @@ def load(step: Step) -> dict[str, Any]:
     log.info("published report %s: %s", report_id, summary)
     step.announce(
         "interactions",
-        event_extra(
-            integration=step.spec.name,
-            schema=step.warehouse.schema,
-            table="interactions",
-            interval_start=step.run.interval_start,
-            interval_end=step.run.interval_end,
-            intervals=result.intervals,
-            rows_loaded=result.staged,
-            rows_changed=result.changed,
-            report_id=report_id,
-        ),
+        intervals=result.intervals,
+        rows_loaded=result.staged,
+        rows_changed=result.changed,
+        report_id=report_id,
     )
     return summary
 
@@ -150,17 +142,10 @@ def aggregate_aht(step: Step) -> dict[str, Any]:
         )
     step.announce(
         "interval_aht",
-        event_extra(
-            integration=step.spec.name,
-            schema=step.warehouse.schema,
-            table="interval_aht",
-            interval_start=step.run.interval_start,
-            interval_end=step.run.interval_end,
-            intervals=touched,
-            # The recompute writes only rows whose figures changed: loaded and changed are the same.
-            rows_loaded=written,
-            rows_changed=written,
-            report_id=report_id,
-        ),
+        intervals=touched,
+        # The recompute writes only rows whose figures changed: loaded and changed are the same.
+        rows_loaded=written,
+        rows_changed=written,
+        report_id=report_id,
     )
     return {"report_id": report_id, "intervals": len(touched), "aht_rows_written": written}

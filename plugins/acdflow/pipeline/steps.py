@@ -11,9 +11,10 @@ engineer can answer "what did the 14:15 run of acme fetch, load and reject?" wit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from acdflow.config import IntegrationSpec, WarehouseSpec
@@ -54,15 +55,34 @@ class Step:
         with connect(self.warehouse.conn_id, self.warehouse.schema) as conn:
             yield conn
 
-    def announce(self, table: str, extra: Mapping[str, Any]) -> None:
-        """Attach ``extra`` to the event of ``table``'s asset (:mod:`acdflow.assets`), which Airflow
-        emits if, and only if, this task then succeeds."""
+    def announce(
+        self,
+        table: str,
+        *,
+        intervals: Iterable[datetime],
+        rows_loaded: int,
+        rows_changed: int,
+        report_id: int,
+    ) -> None:
+        """Describe this run's write to ``table`` in the event of its asset (:mod:`acdflow.assets`;
+        integration, schema, table and the run's interval come from the step), which Airflow emits
+        if, and only if, this task then succeeds."""
         if self.outlet_events is None:
             return
-        from acdflow.assets import table_asset
+        from acdflow.assets import event_extra, table_asset
 
         asset = table_asset(self.spec.name, self.warehouse.schema, table)
-        self.outlet_events[asset].extra = dict(extra)
+        self.outlet_events[asset].extra = event_extra(
+            integration=self.spec.name,
+            schema=self.warehouse.schema,
+            table=table,
+            interval_start=self.run.interval_start,
+            interval_end=self.run.interval_end,
+            intervals=intervals,
+            rows_loaded=rows_loaded,
+            rows_changed=rows_changed,
+            report_id=report_id,
+        )
 
     def client(self) -> EightByEightClient:
         """A client for the integration's 8x8 connection; the tokens it obtains are masked in logs."""
