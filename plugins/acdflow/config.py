@@ -107,6 +107,10 @@ class IntegrationSpec:
     settle_hour_utc: int = 2
     # Agent-status runs re-read this much before their interval to close statuses left open.
     status_overlap_minutes: int = 30
+    # A scheduled or backfill run whose data is final (older than the settle look-back) reads its
+    # interval and only this much before it: interactions are placed by queueTime but selected by
+    # creation time, so those created shortly before the interval (IVR, scripts) are read again.
+    final_overlap_minutes: int = 15
     max_active_runs: int = 4
     # Slots of this integration's Airflow pool = concurrent 8x8 API tasks for the tenant.
     api_concurrency: int = 1
@@ -273,6 +277,8 @@ _KEYS: dict[str, str] = {
     "settle_lookback_hours": "history the daily settle run re-reads; 0 disables it (default 48)",
     "settle_hour_utc": "UTC hour whose :00 run is the daily settle run (default 2)",
     "status_overlap_minutes": "history each agent-status run re-reads (default 30)",
+    "final_overlap_minutes": "history a scheduled or backfill interactions run re-reads once its "
+    "data is final, older than the settle look-back (default 15)",
     "max_active_runs": "concurrent runs per DAG (default 4)",
     "api_concurrency": "slots of the integration's pool of 8x8 API tasks (default 1)",
     "retries": "task retries, at least 2 (default 3)",
@@ -323,6 +329,9 @@ def parse_integration(raw: Any, *, defaults: Mapping[str, Any] | None = None) ->
         settle_hour_utc=_as_int("settle_hour_utc", merged.get("settle_hour_utc", 2), 0, 23),
         status_overlap_minutes=_as_int(
             "status_overlap_minutes", merged.get("status_overlap_minutes", 30), 0, 24 * 60
+        ),
+        final_overlap_minutes=_as_int(
+            "final_overlap_minutes", merged.get("final_overlap_minutes", 15), 0, 24 * 60
         ),
         max_active_runs=_as_int("max_active_runs", merged.get("max_active_runs", 4), 1, 64),
         api_concurrency=_as_int("api_concurrency", merged.get("api_concurrency", 1), 1, 16),

@@ -27,6 +27,9 @@ class RunInfo:
     try_number: int
     interval_start: datetime
     interval_end: datetime
+    # Airflow's run type ("scheduled", "backfill", "manual", ...): only scheduled and backfill runs
+    # may read final data once (acdflow.pipeline.reports.reads_final_data).
+    run_type: str = "manual"
 
 
 def run_info(context: Mapping[str, Any]) -> RunInfo:
@@ -45,7 +48,14 @@ def run_info(context: Mapping[str, Any]) -> RunInfo:
         try_number=int(ti.try_number),
         interval_start=_to_datetime(start),
         interval_end=_to_datetime(end),
+        run_type=_run_type(context.get("dag_run")),
     )
+
+
+def _run_type(dag_run: Any) -> str:
+    run_type = getattr(dag_run, "run_type", None)
+    # An enum (DagRunType) in some contexts, its string value in others.
+    return str(getattr(run_type, "value", run_type) or "manual").lower()
 
 
 def _to_datetime(value: Any) -> datetime:

@@ -215,6 +215,38 @@ def test_clear_backfill_and_a_killed_load_all_converge_to_the_ground_truth(
     assert tries[0][0] >= 2, "the killed load was not retried"
     _assert_matches_truth(pipe, first, last_end)
     assert pipe.checksum("interactions", exclude=PROVENANCE) == intact
+    _assert_final_data_read_once(pipe, first)
+
+
+def _assert_final_data_read_once(pipe: Pipeline, first: datetime) -> None:
+    """Every run here is the scheduler's or a backfill's, of data about two days old: once an
+    interval ended 48 hours (the settle look-back) before its report was created, the run read its
+    interval and the 15 minutes before it (interactions) or its interval alone (statuses), else
+    its regular look-back (4 hours, 30 minutes)."""
+    rows = pipe.query(
+        "SELECT dag_id, interval_start, interval_end, details FROM {schema}.load_runs"
+        " WHERE integration = %s AND step = 'trigger_report' AND status = 'success'",
+        pipe.name,
+    )
+    assert rows
+    finals = 0
+    for row in rows:
+        details = row["details"]
+        created = datetime.fromisoformat(details["report_created_at"])
+        final = row["interval_end"] <= created - timedelta(hours=48)
+        interactions = row["dag_id"].endswith("__interactions")
+        before = (15 if interactions else 0) if final else (240 if interactions else 30)
+        window = (
+            datetime.fromisoformat(details["window_start"]),
+            datetime.fromisoformat(details["window_end"]),
+        )
+        assert (details["final_data"], window) == (
+            final,
+            (row["interval_start"] - timedelta(minutes=before), row["interval_end"]),
+        ), row
+        finals += final
+    if datetime.now(UTC) - timedelta(hours=48) > first + timedelta(minutes=30):
+        assert finals > 0
 
 
 def _wait_for_blocked_load(

@@ -40,15 +40,16 @@ REPORT_TYPE = AGENT_STATUS_REPORT
 METRICS = ("agentId", "agent", "status", "statusCode", "time")
 
 
-def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetime]:
+def fetch_window(spec: IntegrationSpec, run: RunInfo, now: datetime) -> reports.ReadWindow:
     """UTC window a run reads: its interval plus the overlap before it; the daily settle run
-    re-reads ``settle_lookback_hours``, so an outage of up to that long heals without a clear."""
-    return reports.read_window(run, minutes=spec.status_overlap_minutes, spec=spec)
+    re-reads ``settle_lookback_hours``, so an outage of up to that long heals without a clear.
+    Once its data is final, its interval alone."""
+    return reports.read_window(run, minutes=spec.status_overlap_minutes, spec=spec, now=now)
 
 
 def trigger_report(step: Step) -> dict[str, Any]:
-    start, end = fetch_window(step.spec, step.run)
-    return reports.trigger_report(step, report_type=REPORT_TYPE, metrics=METRICS, start=start, end=end)
+    window = fetch_window(step.spec, step.run, reports.warehouse_now(step))
+    return reports.trigger_report(step, report_type=REPORT_TYPE, metrics=METRICS, window=window)
 
 
 def transform(step: Step) -> dict[str, Any]:

@@ -62,16 +62,18 @@ METRICS = (
 )
 
 
-def fetch_window(spec: IntegrationSpec, run: RunInfo) -> tuple[datetime, datetime]:
+def fetch_window(spec: IntegrationSpec, run: RunInfo, now: datetime) -> reports.ReadWindow:
     """UTC creation-time window a run reads: its interval plus the look-back before it (longer for
-    the daily settle run)."""
-    return reports.read_window(run, minutes=spec.lookback_minutes, spec=spec)
+    the daily settle run), or plus ``final_overlap_minutes`` only once its data is final."""
+    return reports.read_window(
+        run, minutes=spec.lookback_minutes, spec=spec, now=now, final_minutes=spec.final_overlap_minutes
+    )
 
 
 def trigger_report(step: Step) -> dict[str, Any]:
-    start, end = fetch_window(step.spec, step.run)
+    window = fetch_window(step.spec, step.run, reports.warehouse_now(step))
     return reports.trigger_report(
-        step, report_type=REPORT_TYPE, metrics=METRICS, start=start, end=end, include_participants=True
+        step, report_type=REPORT_TYPE, metrics=METRICS, window=window, include_participants=True
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from acdflow.config import IntegrationSpec
 from acdflow.pipeline.steps import Step
@@ -42,13 +42,56 @@ def is_settle_run(spec: IntegrationSpec, interval_start: datetime) -> bool:
     )
 
 
-def read_window(run: RunInfo, *, minutes: int, spec: IntegrationSpec) -> tuple[datetime, datetime]:
+# Run types whose runs may read final data once: the scheduler's own runs (on time, caught up or
+# cleared) and backfills. A manual run always reads its look-back: it is how one re-imports an
+# interval whose data is in doubt, and reading more is never wrong.
+FINAL_READ_RUN_TYPES = frozenset({"scheduled", "backfill"})
+
+
+def settle_horizon(spec: IntegrationSpec, *, minutes: int, now: datetime) -> datetime:
+    """Data created before this instant is final in 8x8: every interaction or status event of it
+    has been readable for longer than the longest window any run re-reads (the daily settle run's
+    ``settle_lookback_hours``, or the regular look-back if that is longer)."""
+    return now - max(timedelta(minutes=minutes), timedelta(hours=spec.settle_lookback_hours))
+
+
+def reads_final_data(run: RunInfo, spec: IntegrationSpec, *, minutes: int, now: datetime) -> bool:
+    """Whether the run's data is final: a scheduled or backfill run whose interval ended before
+    the settle horizon. Its look-back would only bring rows that the runs of the earlier intervals
+    read (or will read) once 8x8 no longer changes them, so it reads its own interval (and
+    ``final_minutes`` before it, see :func:`read_window`): clearing a range of final data reads
+    each record once, or twice near interval edges, instead of once per look-back interval."""
+    return run.run_type in FINAL_READ_RUN_TYPES and run.interval_end <= settle_horizon(
+        spec, minutes=minutes, now=now
+    )
+
+
+class ReadWindow(NamedTuple):
+    start: datetime
+    end: datetime
+    final: bool  # the run's data is final: it reads only its own interval
+
+
+def read_window(
+    run: RunInfo, *, minutes: int, spec: IntegrationSpec, now: datetime, final_minutes: int = 0
+) -> ReadWindow:
     """The UTC window a report run reads: its interval plus ``minutes`` before it, or the settle
-    look-back if that is longer and this is the daily settle run."""
+    look-back if that is longer and this is the daily settle run; its interval plus
+    ``final_minutes`` (at most ``minutes``) when its data is final (:func:`reads_final_data`;
+    ``now`` is the warehouse's clock)."""
+    if reads_final_data(run, spec, minutes=minutes, now=now):
+        margin = timedelta(minutes=min(final_minutes, minutes))
+        return ReadWindow(run.interval_start - margin, run.interval_end, final=True)
     lookback = timedelta(minutes=minutes)
     if is_settle_run(spec, run.interval_start):
         lookback = max(lookback, timedelta(hours=spec.settle_lookback_hours))
-    return run.interval_start - lookback, run.interval_end
+    return ReadWindow(run.interval_start - lookback, run.interval_end, final=False)
+
+
+def warehouse_now(step: Step) -> datetime:
+    """The warehouse's clock, which every worker shares."""
+    with step.connect() as conn:
+        return store.database_now(conn, step.warehouse.schema)
 
 
 def authenticate(step: Step) -> dict[str, Any]:
@@ -63,11 +106,10 @@ def trigger_report(
     *,
     report_type: str,
     metrics: Sequence[str],
-    start: datetime,
-    end: datetime,
+    window: ReadWindow,
     include_participants: bool = False,
 ) -> dict[str, Any]:
-    """Create a detailed report for records of the UTC window ``[start, end)``.
+    """Create a detailed report for records of the UTC window ``window``.
 
     The request carries tenant-local wall-clock digits (8x8 reads them that way)
     unless the integration reproduces the naive import. The returned request is everything needed
@@ -75,30 +117,34 @@ def trigger_report(
     from acdflow.timewindow import request_window
 
     client = step.client()
-    window = request_window(start, end, client.settings.timezone, correct_quirk=step.spec.correct_time_quirk)
+    sent = request_window(
+        window.start, window.end, client.settings.timezone, correct_quirk=step.spec.correct_time_quirk
+    )
     request = {
         "report_type": report_type,
         "metrics": list(metrics),
         "include_participants": include_participants,
-        "request_start": window.start,
-        "request_end": window.end,
-        "timezone": window.timezone,
+        "request_start": sent.start,
+        "request_end": sent.end,
+        "timezone": sent.timezone,
     }
     report_id, created_at = _create(step, client, request)
     log.info(
-        "created 8x8 report %s (%s) for %s .. %s UTC: sent %s .. %s in %s",
+        "created 8x8 report %s (%s) for %s .. %s UTC%s: sent %s .. %s in %s",
         report_id,
         report_type,
-        start.isoformat(),
-        end.isoformat(),
-        window.start,
-        window.end,
-        window.timezone,
+        window.start.isoformat(),
+        window.end.isoformat(),
+        " (final data: the run's own interval only)" if window.final else "",
+        sent.start,
+        sent.end,
+        sent.timezone,
     )
     return {
         "report_id": report_id,
-        "window_start": start.isoformat(),
-        "window_end": end.isoformat(),
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "final_data": window.final,
         "report_created_at": created_at.isoformat(),
         **request,
         **_api_stats(client),
