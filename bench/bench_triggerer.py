@@ -288,7 +288,7 @@ class _Warehouse:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--pollers", default="100,300,1000", help="comma-separated tenant counts")
-    parser.add_argument("--duration", type=float, default=120.0, help="seconds each run polls")
+    parser.add_argument("--duration", type=float, default=300.0, help="seconds each run polls")
     parser.add_argument("--poll", type=float, default=30.0, help="poll interval in seconds")
     parser.add_argument("--agents", type=int, default=30, help="agents per simulated tenant")
     args = parser.parse_args(argv)
