@@ -8,7 +8,8 @@ whose table misses the bar exits 1.
 * Integrations: ``soak_chicago`` (US region, America/Chicago), ``soak_berlin`` (EU, Europe/Berlin)
   and ``soak_sydney`` (AU, Australia/Sydney) whose credential covers two tenants, so every request
   carries ``X-Tenant-Info``. Each tenant has ``--scale`` interactions per day and ``--agents``
-  agents; the day is the UTC day before yesterday (96 intervals), so 8x8's state is final.
+  agents; the day is the 24 hours up to an hour before the start (96 intervals), recent enough
+  that no run reads it as final data, with the simulators' clocks held at the start.
 * Windows: the product's defaults. Every interactions run re-reads a 4-hour look-back (each row is
   read about seventeen times), every agent-status run 30 minutes, and the 02:00 settle run of both
   DAGs 48 hours, so every interval is loaded many times and must stay exact. The simulator renders
@@ -159,7 +160,7 @@ def _write_config(path: Path, day: datetime, end: datetime) -> None:
 
 @contextmanager
 def _stack(
-    args: argparse.Namespace, day: datetime
+    args: argparse.Namespace, day: datetime, frozen: datetime
 ) -> Iterator[tuple[LocalAirflow, str, dict[str, Simulator], WebhookReceiver]]:
     with ExitStack() as stack:
         pg = stack.enter_context(EmbeddedPostgres(WORK / "pg"))
@@ -174,6 +175,7 @@ def _stack(
         }
         for tenant in TENANTS:
             sim = _simulator(tenant, args)
+            sim.clock.set(frozen)
             server = stack.enter_context(sim.serve(host="127.0.0.1", port=0))
             sims[tenant.name] = sim
             env[f"AIRFLOW_CONN_{tenant.conn_id.upper()}"] = json.dumps(_connection(tenant, server.base_url))
@@ -531,7 +533,12 @@ def main() -> int:
     OUT_DIR = args.out.resolve()
     WORK = OUT_DIR / "tmp" / "soak"
 
-    day = (datetime.now(UTC) - timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    # The 24 hours up to an hour ago: recent data, not final yet, so every run reads its full
+    # look-back (and the 02:00 settle run its 48 hours) as on any ordinary day; data older than the
+    # settle look-back would be read once. The simulators' clocks stay at this moment (8x8's state
+    # as of then): every run sees the same state, and the ground truth is that state.
+    frozen = datetime.now(UTC).replace(microsecond=0)
+    day = frozen.replace(minute=0, second=0) - timedelta(hours=25)
     end = day + INTERVALS * FIFTEEN
     shutil.rmtree(WORK, ignore_errors=True)
     (WORK / "dags").mkdir(parents=True)
@@ -543,7 +550,7 @@ def main() -> int:
         flush=True,
     )
     began = time.monotonic()
-    with _stack(args, day) as (airflow, uri, sims, receiver):
+    with _stack(args, day, frozen) as (airflow, uri, sims, receiver):
         setup = time.monotonic() - began
         dag_ids = [f"{t.name}__{kind}" for t in TENANTS for kind in KINDS]
         for dag_id in dag_ids:
