@@ -30,11 +30,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from acdflow_dev.sim.rng import bounded_exp, rng_for, token
+from acdflow_dev.sim.rng import below, bounded_exp, randint, rng_for, token
 from acdflow_dev.sim.timefmt import local_date, local_wall_to_ms
 from acdflow_dev.sim.world import STATUS_CODES, Agent, Code, TenantWorld
 
 MINUTE = 60_000
+_SPAN_MARGIN_BEFORE_MS = 2 * 3_600_000
+_SPAN_MARGIN_AFTER_MS = 6 * 3_600_000
 
 LIVE_MAP: dict[str, str] = {
     "LoggedIn": "Available",
@@ -48,6 +50,11 @@ LIVE_MAP: dict[str, str] = {
     "Initiated": "Handling",
     "WrapUp": "WrapUp",
 }
+
+
+def _uniform(rng: random.Random, a: float, b: float) -> float:
+    """``rng.uniform(a, b)``: the same draw and arithmetic."""
+    return a + (b - a) * rng.random()
 
 
 def camel(status: str) -> str:
@@ -117,7 +124,7 @@ class _DayBuilder:
     def interaction_ref(self) -> tuple[str, str]:
         rng = self.rng
         iid = f"int-{self.t:011x}-{token(rng, 25)}-phone-01-analytics{self.world.region_infix}12prod01"
-        return iid, str(rng.randrange(10_000, 99_999_999))
+        return iid, str(10_000 + below(rng, 99_999_999 - 10_000))
 
 
 class StatusEventLog:
@@ -129,6 +136,7 @@ class StatusEventLog:
         self._cache: OrderedDict[tuple[int, int], tuple[StatusEvent, ...]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._pending: dict[tuple[int, int], threading.Event] = {}
         self.days_generated = 0
         per_agent_day = world.tenant.scale / max(1, world.tenant.agent_count - 1)
         self.cycles_per_hour = max(1.0, per_agent_day / 7.5)
@@ -142,14 +150,29 @@ class StatusEventLog:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        events = self._generate(agent, day)
-        with self._lock:
-            if key not in self._cache:
-                self.days_generated += 1
-                self._cache[key] = events
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-            return self._cache[key]
+            # One generation per agent-day however many reports ask for it at once.
+            pending = self._pending.get(key)
+            owner = pending is None
+            if pending is None:
+                pending = self._pending[key] = threading.Event()
+        if not owner:
+            pending.wait()
+            with self._lock:
+                cached = self._cache.get(key)
+            return cached if cached is not None else self._generate(agent, day)
+        try:
+            events = self._generate(agent, day)
+            with self._lock:
+                if key not in self._cache:
+                    self.days_generated += 1
+                    self._cache[key] = events
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+                return self._cache.get(key, events)
+        finally:
+            with self._lock:
+                del self._pending[key]
+            pending.set()
 
     def _generate(self, agent: Agent, day: date) -> tuple[StatusEvent, ...]:
         world = self.world
@@ -158,28 +181,28 @@ class StatusEventLog:
         b = _DayBuilder(world, agent, day, self.duplicate_rate)
         rng = b.rng
         shift = agent.shift
-        start = local_wall_to_ms(day, (shift.start_minute + rng.randint(-10, 10)) * MINUTE, world.tz)
-        start += rng.randrange(60_000)
-        end = start + (shift.length_minutes + rng.randint(-5, 15)) * MINUTE
+        start = local_wall_to_ms(day, (shift.start_minute + randint(rng, -10, 10)) * MINUTE, world.tz)
+        start += below(rng, 60_000)
+        end = start + (shift.length_minutes + randint(rng, -5, 15)) * MINUTE
         b.t = start - 1
         b.emit("LoggedIn", start)
         if rng.random() < 0.6:
-            b.emit("OnBreak", b.t + rng.randint(1, 800))
-            b.emit("Available", b.t + rng.randint(10_000, 240_000))
+            b.emit("OnBreak", b.t + randint(rng, 1, 800))
+            b.emit("Available", b.t + randint(rng, 10_000, 240_000))
         length = end - start
         breaks = sorted(
             [
-                (start + int(length * rng.uniform(0.2, 0.3)), "OnBreak", 1, rng.randint(8, 15)),
-                (start + int(length * rng.uniform(0.45, 0.55)), "OnBreak", 0, rng.randint(30, 45)),
-                (start + int(length * rng.uniform(0.7, 0.8)), "OnBreak", 1, rng.randint(8, 15)),
+                (start + int(length * _uniform(rng, 0.2, 0.3)), "OnBreak", 1, randint(rng, 8, 15)),
+                (start + int(length * _uniform(rng, 0.45, 0.55)), "OnBreak", 0, randint(rng, 30, 45)),
+                (start + int(length * _uniform(rng, 0.7, 0.8)), "OnBreak", 1, randint(rng, 8, 15)),
             ]
             + (
                 [
                     (
-                        start + int(length * rng.uniform(0.1, 0.9)),
+                        start + int(length * _uniform(rng, 0.1, 0.9)),
                         "WorkingOffline",
-                        rng.randrange(2),
-                        rng.randint(20, 60),
+                        below(rng, 2),
+                        randint(rng, 20, 60),
                     )
                 ]
                 if rng.random() < 0.35
@@ -194,7 +217,7 @@ class StatusEventLog:
                 at, status, code_index, minutes = breaks.pop(0)
                 codes = STATUS_CODES[status]
                 b.emit(status, max(at, b.t + 1), codes[code_index % len(codes)])
-                b.emit("Available", b.t + minutes * MINUTE + rng.randrange(60_000))
+                b.emit("Available", b.t + minutes * MINUTE + below(rng, 60_000))
                 continue
             if next_at >= end - 5 * MINUTE:
                 break
@@ -206,36 +229,36 @@ class StatusEventLog:
         roll = rng.random()
         if roll < 0.04:
             b.emit("StopNew", at)
-            b.emit("ResumeStopNew", b.t + rng.randint(30_000, 300_000))
+            b.emit("ResumeStopNew", b.t + randint(rng, 30_000, 300_000))
             return
         ref = b.interaction_ref()
         if roll < 0.08:
             b.emit("Initiated", at, interaction=ref)
-            b.emit("Handling", b.t + rng.randint(200, 3_000), interaction=ref)
+            b.emit("Handling", b.t + randint(rng, 200, 3_000), interaction=ref)
             b.emit("WrapUp", b.t + int(bounded_exp(rng, 180_000, 10_000, 600_000)), interaction=ref)
-            b.emit("Available", b.t + rng.randint(5_000, 90_000))
+            b.emit("Available", b.t + randint(rng, 5_000, 90_000))
             return
         b.emit("Offered", at, interaction=ref)
         outcome = rng.random()
         if outcome < 0.07:
-            b.emit("Timeout", b.t + rng.randint(19_500, 20_500), interaction=ref)
-            b.emit("OnBreak", b.t + rng.randint(1, 500))
-            b.emit("Available", b.t + rng.randint(10_000, 120_000))
+            b.emit("Timeout", b.t + randint(rng, 19_500, 20_500), interaction=ref)
+            b.emit("OnBreak", b.t + randint(rng, 1, 500))
+            b.emit("Available", b.t + randint(rng, 10_000, 120_000))
             return
         if outcome < 0.12:
-            b.emit("Rejected", b.t + rng.randint(1_500, 9_000), interaction=ref)
-            b.emit("Available", b.t + rng.randint(1, 500))
+            b.emit("Rejected", b.t + randint(rng, 1_500, 9_000), interaction=ref)
+            b.emit("Available", b.t + randint(rng, 1, 500))
             return
-        b.emit("Accepted", b.t + rng.randint(800, 12_000), interaction=ref)
-        b.emit("Handling", b.t + rng.randint(1, 300), interaction=ref)
+        b.emit("Accepted", b.t + randint(rng, 800, 12_000), interaction=ref)
+        b.emit("Handling", b.t + randint(rng, 1, 300), interaction=ref)
         handling = int(bounded_exp(rng, 280_000, 20_000, 1_200_000))
         handling_end = b.t + handling
         if rng.random() < 0.2:
             b.emit("PutOnHold", b.t + handling // 3, interaction=ref)
-            b.emit("HoldResumed", b.t + rng.randint(5_000, max(6_000, handling // 4)), interaction=ref)
+            b.emit("HoldResumed", b.t + randint(rng, 5_000, max(6_000, handling // 4)), interaction=ref)
         if rng.random() < 0.1:
-            b.emit("Muted", b.t + rng.randint(1_000, 20_000), interaction=ref)
-            b.emit("Unmuted", b.t + rng.randint(1_000, 20_000), interaction=ref)
+            b.emit("Muted", b.t + randint(rng, 1_000, 20_000), interaction=ref)
+            b.emit("Unmuted", b.t + randint(rng, 1_000, 20_000), interaction=ref)
         b.emit("WrapUp", max(handling_end, b.t + 1_000), interaction=ref)
         b.emit("Available", b.t + int(bounded_exp(rng, 30_000, 2_000, 180_000)))
 
@@ -254,10 +277,31 @@ class StatusEventLog:
         for agent in agents if agents is not None else self.world.agents:
             day = first
             while day <= last:
-                out.extend(e for e in self.day_events(agent, day) if start_ms <= e.time_ms <= end_ms)
+                lower, upper = self._day_span(agent, day)
+                # A day whose shift cannot reach the window is not generated (most agents' day
+                # before the window): the same events, a fraction of the work.
+                if lower <= end_ms and upper >= start_ms:
+                    out.extend(e for e in self.day_events(agent, day) if start_ms <= e.time_ms <= end_ms)
                 day += timedelta(days=1)
         out.sort(key=lambda e: (e.time_ms, e.seq))
         return out
+
+    def _day_span(self, agent: Agent, day: date) -> tuple[int, int]:
+        """Bounds no event of the agent's shift starting on local ``day`` can lie outside.
+
+        The shift starts within 10 minutes and a minute of its template start and its planned end is
+        at most 15 minutes after the template length; events run past the planned end by the
+        interaction, breaks and wrap-up in progress then, far less than the margin. The margins also
+        absorb a DST change on the day (wall-clock times there map to instants an hour apart).
+        """
+        shift = agent.shift
+        tz = self.world.tz
+        lower = local_wall_to_ms(day, (shift.start_minute - 10) * MINUTE, tz) - _SPAN_MARGIN_BEFORE_MS
+        upper = (
+            local_wall_to_ms(day, (shift.start_minute + 11 + shift.length_minutes + 15) * MINUTE, tz)
+            + _SPAN_MARGIN_AFTER_MS
+        )
+        return lower, upper
 
     def agent_events(self, agent: Agent, start_ms: int, end_ms: int) -> list[StatusEvent]:
         return self.events_between(start_ms, end_ms, (agent,))

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import random
 import threading
+from bisect import bisect
 from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import accumulate
 
-from acdflow_dev.sim.rng import bounded_exp, poisson, rng_for, token
+from acdflow_dev.sim.rng import below, bounded_exp, poisson, randint, randints, rng_for, token
 from acdflow_dev.sim.timefmt import local_ms_of_day
 from acdflow_dev.sim.world import WRAP_UP_CODES, Agent, Code, Queue, TenantWorld
 
@@ -116,6 +118,19 @@ _MEDIA_TIMING: dict[str, tuple[float, float, float, float, float, float]] = {
     "VoiceMail": (45_000, 120_000, 90_000, 240_000, 60_000, 180_000),
 }
 _ABANDON_P = {"Phone": 0.09, "Chat": 0.07, "Email": 0.01, "VoiceMail": 0.02}
+# Populations and cumulative weights exactly as random.Random.choice/choices build them.
+_FAILED_COUNTS = (0, 1, 2)
+_FAILED_CUM = list(accumulate((0.8, 0.15, 0.05)))
+_FAILED_TOTAL = _FAILED_CUM[-1] + 0.0
+_HOLD_COUNTS = (0, 1, 2)
+_HOLD_CUM = list(accumulate((0.75, 0.2, 0.05)))
+_HOLD_TOTAL = _HOLD_CUM[-1] + 0.0
+_FAILED_ACTIONS = ("OfferTimeout", "OfferTimeout", "Rejected")
+_TRANSFER_KINDS = ("TransferredToAgent", "TransferredToQueue")
+_TERMINATED = ("Agent", "Customer", "Customer")
+_MEDIA = ("Phone", "Chat", "Email", "VoiceMail")
+_MEDIA_CUM = list(accumulate((0.55, 0.2, 0.15, 0.1)))
+_MEDIA_TOTAL = _MEDIA_CUM[-1] + 0.0
 
 
 class _Plan:
@@ -123,34 +138,37 @@ class _Plan:
     (once naturally, once stretched for a late finisher) from the same draws."""
 
     def __init__(self, rng: random.Random, media: str) -> None:
+        # Spelled out with rng.py's exact equivalents of randint/choice/choices: the same draws in
+        # the same order as the random.Random methods, at a fraction of their call overhead.
         ivr_mean, ivr_max, wait_mean, wait_max, hmean, hmax = _MEDIA_TIMING[media]
+        uniform = rng.random
         # A small share of long IVR/script times pushes queueTime into the next 15-minute bucket.
-        if rng.random() < 0.03:
-            self.ivr = rng.randint(int(ivr_max), MAX_IVR_MS)
+        if uniform() < 0.03:
+            self.ivr = randint(rng, int(ivr_max), MAX_IVR_MS)
         else:
             self.ivr = int(bounded_exp(rng, ivr_mean, 200, ivr_max))
         self.wait = int(bounded_exp(rng, wait_mean, 500, wait_max))
-        self.failed = rng.choices((0, 1, 2), (0.8, 0.15, 0.05))[0]
-        self.failed_actions = [rng.choice(("OfferTimeout", "OfferTimeout", "Rejected")) for _ in range(2)]
-        self.reject_ms = [rng.randint(1500, 9000) for _ in range(2)]
-        self.timeout_ms = [rng.randint(19_500, 20_500) for _ in range(2)]
-        self.gaps = [rng.randint(300, 15_000) for _ in range(4)]
-        self.accept_ms = [rng.randint(800, 12_000) for _ in range(2)]
+        self.failed = _FAILED_COUNTS[bisect(_FAILED_CUM, uniform() * _FAILED_TOTAL, 0, 2)]
+        self.failed_actions = [_FAILED_ACTIONS[below(rng, 3)] for _ in range(2)]
+        self.reject_ms = randints(rng, 1500, 9000, 2)
+        self.timeout_ms = randints(rng, 19_500, 20_500, 2)
+        self.gaps = randints(rng, 300, 15_000, 4)
+        self.accept_ms = randints(rng, 800, 12_000, 2)
         self.handling = [int(bounded_exp(rng, hmean, 8_000, hmax)) for _ in range(2)]
         self.wrap = [int(bounded_exp(rng, 35_000, 2_000, 120_000)) for _ in range(2)]
-        self.no_wrap = rng.random() < 0.06
-        self.abandon_with_participant = rng.random() < 0.3
-        self.abandon_offer_ms = rng.randint(1_000, 15_000)
-        self.transfer = rng.random() < 0.08
-        self.transfer_kind = rng.choice(("TransferredToAgent", "TransferredToQueue"))
-        self.first_no_wrap = rng.random() < 0.5
-        self.holds = rng.choices((0, 1, 2), (0.75, 0.2, 0.05))[0]
-        self.hold_fraction = rng.uniform(0.05, 0.3)
-        self.focus = rng.randint(1, 6)
-        self.agents_pick = [rng.random() for _ in range(4)]
-        self.wrap_pick = [rng.random() for _ in range(2)]
-        self.terminated = rng.choice(("Agent", "Customer", "Customer"))
-        self.late_pick = rng.random()
+        self.no_wrap = uniform() < 0.06
+        self.abandon_with_participant = uniform() < 0.3
+        self.abandon_offer_ms = randint(rng, 1_000, 15_000)
+        self.transfer = uniform() < 0.08
+        self.transfer_kind = _TRANSFER_KINDS[below(rng, 2)]
+        self.first_no_wrap = uniform() < 0.5
+        self.holds = _HOLD_COUNTS[bisect(_HOLD_CUM, uniform() * _HOLD_TOTAL, 0, 2)]
+        self.hold_fraction = 0.05 + (0.3 - 0.05) * uniform()
+        self.focus = randint(rng, 1, 6)
+        self.agents_pick = [uniform() for _ in range(4)]
+        self.wrap_pick = [uniform() for _ in range(2)]
+        self.terminated = _TERMINATED[below(rng, 3)]
+        self.late_pick = uniform()
 
 
 class InteractionGenerator:
@@ -171,7 +189,12 @@ class InteractionGenerator:
         self._weight = 0
         self._cache_weight = cache_weight
         self._lock = threading.Lock()
+        self._pending: dict[int, threading.Event] = {}
         self.buckets_generated = 0
+        self._inbound = {
+            media: [q for q in world.queues if q.media == media and q.direction == "InboundDir"]
+            for media in _MEDIA
+        }
         self.interactions_generated = 0
 
     # -- public -------------------------------------------------------------------------------------
@@ -182,17 +205,33 @@ class InteractionGenerator:
             if cached is not None:
                 self._cache.move_to_end(index)
                 return cached
-        generated = self._generate(index)
-        with self._lock:
-            if index not in self._cache:
-                self.buckets_generated += 1
-                self.interactions_generated += len(generated)
-                self._cache[index] = generated
-                self._weight += len(generated) + 1
-                while self._weight > self._cache_weight and len(self._cache) > 1:
-                    _, evicted = self._cache.popitem(last=False)
-                    self._weight -= len(evicted) + 1
-            return self._cache[index]
+            # Concurrent reports over the same window wait for one generation instead of each
+            # repeating it (under the GIL a duplicate costs every other request its time).
+            pending = self._pending.get(index)
+            owner = pending is None
+            if pending is None:
+                pending = self._pending[index] = threading.Event()
+        if not owner:
+            pending.wait()
+            with self._lock:
+                cached = self._cache.get(index)
+            return cached if cached is not None else self._generate(index)
+        try:
+            generated = self._generate(index)
+            with self._lock:
+                if index not in self._cache:
+                    self.buckets_generated += 1
+                    self.interactions_generated += len(generated)
+                    self._cache[index] = generated
+                    self._weight += len(generated) + 1
+                    while self._weight > self._cache_weight and len(self._cache) > 1:
+                        _, evicted = self._cache.popitem(last=False)
+                        self._weight -= len(evicted) + 1
+                return self._cache.get(index, generated)
+        finally:
+            with self._lock:
+                del self._pending[index]
+            pending.set()
 
     def created_between(self, start_ms: int, end_ms: int) -> list[Interaction]:
         """Interactions with creation time in ``[start_ms, end_ms]`` (inclusive), creation order."""
@@ -214,7 +253,7 @@ class InteractionGenerator:
         count = poisson(rng, lam)
         floor = 3 if world.tenant.scale >= 500 else 0
         count = max(count, floor)
-        offsets = sorted(rng.randrange(BUCKET_MS) for _ in range(count))
+        offsets = sorted(below(rng, BUCKET_MS) for _ in range(count))
         out: list[Interaction] = []
         for i, offset in enumerate(offsets):
             sub = random.Random(rng.getrandbits(64))
@@ -242,11 +281,7 @@ class InteractionGenerator:
         return f"int-{t:011x}-{token(rng, 25)}-{media.lower()}-01-analytics{self.world.region_infix}12prod01"
 
     def _pick_agent(self, t: int, pick: float, exclude: Agent | None = None) -> Agent:
-        minute = local_ms_of_day(t, self.world.tz) // 60_000
-        pool = [a for a in self.world.agents_for_local_minute(minute) if a is not exclude] or list(
-            self.world.agents
-        )
-        return pool[int(pick * len(pool)) % len(pool)]
+        return self.world.pick_agent(local_ms_of_day(t, self.world.tz) // 60_000, pick, exclude)
 
     def _queued(
         self, rng: random.Random, t: int, seq: int, forced: bool, internal: bool = False
@@ -255,9 +290,9 @@ class InteractionGenerator:
         if internal:
             queue = queues[9]
         elif forced or rng.random() < 0.9:
-            media = rng.choices(("Phone", "Chat", "Email", "VoiceMail"), (0.55, 0.2, 0.15, 0.1))[0]
-            candidates = [q for q in queues if q.media == media and q.direction == "InboundDir"]
-            queue = candidates[rng.randrange(len(candidates))]
+            media = _MEDIA[bisect(_MEDIA_CUM, rng.random() * _MEDIA_TOTAL, 0, 3)]
+            candidates = self._inbound[media]
+            queue = candidates[below(rng, len(candidates))]
         else:
             queue = queues[7] if rng.random() < 0.6 else queues[8]
         media = queue.media
@@ -423,7 +458,7 @@ class InteractionGenerator:
 
     def _ivr_end(self, rng: random.Random, t: int, seq: int) -> Interaction:
         iid = self._interaction_id(rng, t, "Phone")
-        end = t + rng.randint(5_000, 120_000)
+        end = t + randint(rng, 5_000, 120_000)
         return Interaction(
             iid, seq, self.world.tenant_id, "ivr_end", "Phone", "InboundDir", None, t, None, None, end, (),
             (("EndedInIvr", end),), "EndedInIvr", None, None, "Customer",

@@ -19,8 +19,12 @@ concatenated in assignment order. Interaction-level counts that live in the part
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _encode_str
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from acdflow_dev.sim.agentstatus import StatusEvent, camel
@@ -201,6 +205,36 @@ _PARTICIPANT_ROW_KEYS = tuple(
 )  # fmt: skip
 
 
+_SINGLE_IDENTITY = tuple(k for k in _PARTICIPANT_ROW_KEYS if k in _IDENTITY)
+_SINGLE_AS_IS = tuple(k for k in _PARTICIPANT_ROW_KEYS if k not in _IDENTITY and k not in _WRAP_FIELDS)
+assert len(_SINGLE_IDENTITY) + len(_SINGLE_AS_IS) + len(_WRAP_FIELDS) == len(_PARTICIPANT_ROW_KEYS)
+
+
+_COSMETIC_FIELDS = frozenset(
+    {
+        "agentNotes",
+        "customerEmail",
+        "customerName",
+        "customerPhone",
+        "destination",
+        "journeyId",
+        "origination",
+        "outboundPhoneCode",
+        "outboundPhoneCodeId",
+        "outboundPhoneCodeList",
+        "outboundPhoneCodeListId",
+        "outboundPhoneCodeText",
+        "outboundPhoneShortCode",
+        "subject",
+    }
+)
+
+
+@lru_cache(maxsize=256)
+def _participant_row_keys(fields: frozenset[str]) -> tuple[str, ...]:
+    return tuple(key for key in _PARTICIPANT_ROW_KEYS if key in fields)
+
+
 def _state(ix: Interaction, as_of: int, parts: list[Participant]) -> str:
     if ix.finished_ms <= as_of:
         return "Finished"
@@ -214,15 +248,18 @@ def _state(ix: Interaction, as_of: int, parts: list[Participant]) -> str:
     return "WaitingInQueue"
 
 
-def interaction_values(ix: Interaction, as_of: int, opts: RenderOptions) -> dict[str, object]:
-    """Typed value of every interaction field; ``participants`` holds the per-participant dicts."""
+def interaction_values(
+    ix: Interaction, as_of: int, opts: RenderOptions, fields: frozenset[str] | None = None
+) -> dict[str, object]:
+    """Typed value of every interaction field; ``participants`` holds the per-participant dicts.
+
+    With ``fields``, only those are sure to be present: the cosmetic fields (drawn from an RNG of
+    their own) and the row-level participant aggregates are left out when none of them is asked
+    for, which is most of the cost of a row and none of the fields acdflow reads.
+    """
     finished = ix.finished_ms <= as_of
     parts = [p for p in ix.participants if p.offer_ms <= as_of]
     pvalues = [participant_values(p, as_of) for p in parts]
-    cosmetic = rng_for(opts.seed, ix.tenant_id, ix.interaction_id, "cosmetic")
-    customer = f"{cosmetic.choice(FIRST_NAMES)} {cosmetic.choice(LAST_NAMES)}"
-    phone = f"1{cosmetic.randrange(200, 999)}555{cosmetic.randrange(1000, 9999)}"
-    email = f"{customer.lower().replace(' ', '.')}@example.org"
     queue = ix.queue
     qt = ix.queue_time_ms if ix.queue_time_ms is not None and ix.queue_time_ms <= as_of else None
     first_accept = next((p.action_ms for p in parts if p.accepted and p.action_ms <= as_of), None)
@@ -238,10 +275,7 @@ def interaction_values(ix: Interaction, as_of: int, opts: RenderOptions) -> dict
     core_end = max(e for e in ends if e is not None)
     media = ix.media
     agent_name = ix.participants[0].agent.name if ix.participants else None
-    outbound_code = OUTBOUND_PHONE_CODES[cosmetic.randrange(2)] if (
-        ix.direction == "OutboundDir" and media == "Phone") else None  # fmt: skip
     values: dict[str, object] = {
-        "agentNotes": "Customer asked for a callback" if cosmetic.random() < 0.1 and parts else None,
         "campaignId": None,
         "campaignName": None,
         "caseFollowUp": None,
@@ -250,13 +284,9 @@ def interaction_values(ix: Interaction, as_of: int, opts: RenderOptions) -> dict
         "channelName": queue.channel_name if queue else None,
         "chatType": "WebChat" if media == "Chat" else None,
         "creationTime": ix.time_ms,
-        "customerEmail": email if media in ("Email", "Chat") else None,
         "customerJourneyDuration": (ix.finished_ms - ix.time_ms, False)
         if finished
         else (as_of - ix.time_ms, True),
-        "customerName": customer if ix.kind not in ("internal",) else None,
-        "customerPhone": phone if media in ("Phone", "VoiceMail") and ix.kind != "internal" else None,
-        "destination": phone if ix.direction == "OutboundDir" else (queue.name if queue else agent_name),
         "destinationQueueId": queue.queue_id if queue else None,
         "destinationQueueName": queue.name if queue else None,
         "direction": ix.direction,
@@ -273,21 +303,9 @@ def interaction_values(ix: Interaction, as_of: int, opts: RenderOptions) -> dict
             if qt is not None and ix.queue_time_ms is not None
             else ((ix.finished_ms - ix.time_ms, False) if ix.kind == "ivr_end" and finished else None)
         ),
-        "journeyId": "jrn-" + token(cosmetic, 20),
         "mediaType": media,
         "originalInteractionId": None,
         "originalTransactionId": None,
-        "origination": (
-            agent_name
-            if ix.direction != "InboundDir"
-            else {"Phone": phone, "VoiceMail": phone, "Chat": customer, "Email": email}[media]
-        ),
-        "outboundPhoneCode": outbound_code.name if outbound_code else None,
-        "outboundPhoneCodeId": outbound_code.item_id if outbound_code else None,
-        "outboundPhoneCodeList": outbound_code.list_name if outbound_code else None,
-        "outboundPhoneCodeListId": outbound_code.list_id if outbound_code else None,
-        "outboundPhoneCodeText": outbound_code.text if outbound_code else None,
-        "outboundPhoneShortCode": outbound_code.short_code if outbound_code else None,
         "outcome": ix.outcome if finished else None,
         "queueId": queue.queue_id if queue else None,
         "queueName": queue.name if queue else None,
@@ -299,7 +317,6 @@ def interaction_values(ix: Interaction, as_of: int, opts: RenderOptions) -> dict
         ),
         "scheduleHours": "Open" if 7 <= local_ms_of_day(ix.time_ms, opts.tz) // 3_600_000 < 20 else "Closed",
         "state": _state(ix, as_of, parts),
-        "subject": f"Question about order {cosmetic.randrange(10000, 99999)}" if media == "Email" else None,
         "terminatedBy": ix.terminated_by if finished else None,
         "time": ix.time_ms,
         "timeToAbandon": (
@@ -312,8 +329,53 @@ def interaction_values(ix: Interaction, as_of: int, opts: RenderOptions) -> dict
         "twitterId": None,
         "participants": pvalues,
     }
-    for key in _PARTICIPANT_ROW_KEYS:
-        values[key] = _aggregate(key, [pv[key] for pv in pvalues]) if pvalues else None
+    if fields is None or not fields.isdisjoint(_COSMETIC_FIELDS):
+        # Drawn in this order whatever is asked for, so each field keeps its value.
+        cosmetic = rng_for(opts.seed, ix.tenant_id, ix.interaction_id, "cosmetic")
+        customer = f"{cosmetic.choice(FIRST_NAMES)} {cosmetic.choice(LAST_NAMES)}"
+        phone = f"1{cosmetic.randrange(200, 999)}555{cosmetic.randrange(1000, 9999)}"
+        email = f"{customer.lower().replace(' ', '.')}@example.org"
+        outbound_code = OUTBOUND_PHONE_CODES[cosmetic.randrange(2)] if (
+            ix.direction == "OutboundDir" and media == "Phone") else None  # fmt: skip
+        notes = cosmetic.random() < 0.1 and parts
+        journey = "jrn-" + token(cosmetic, 20)
+        subject = f"Question about order {cosmetic.randrange(10000, 99999)}" if media == "Email" else None
+        values["agentNotes"] = "Customer asked for a callback" if notes else None
+        values["customerEmail"] = email if media in ("Email", "Chat") else None
+        values["customerName"] = customer if ix.kind not in ("internal",) else None
+        values["customerPhone"] = phone if media in ("Phone", "VoiceMail") and ix.kind != "internal" else None
+        values["destination"] = (
+            phone if ix.direction == "OutboundDir" else (queue.name if queue else agent_name)
+        )
+        values["journeyId"] = journey
+        values["origination"] = (
+            agent_name
+            if ix.direction != "InboundDir"
+            else {"Phone": phone, "VoiceMail": phone, "Chat": customer, "Email": email}[media]
+        )
+        values["outboundPhoneCode"] = outbound_code.name if outbound_code else None
+        values["outboundPhoneCodeId"] = outbound_code.item_id if outbound_code else None
+        values["outboundPhoneCodeList"] = outbound_code.list_name if outbound_code else None
+        values["outboundPhoneCodeListId"] = outbound_code.list_id if outbound_code else None
+        values["outboundPhoneCodeText"] = outbound_code.text if outbound_code else None
+        values["outboundPhoneShortCode"] = outbound_code.short_code if outbound_code else None
+        values["subject"] = subject
+    if fields is not None:
+        for key in _participant_row_keys(fields):
+            values[key] = _aggregate(key, [pv[key] for pv in pvalues]) if pvalues else None
+    elif len(pvalues) == 1:
+        # What _aggregate makes of one participant, without its per-key dispatch.
+        only = pvalues[0]
+        for key in _SINGLE_AS_IS:
+            values[key] = only[key]
+        for key in _WRAP_FIELDS:
+            values[key] = list(only[key])  # type: ignore[call-overload]
+        for key in _SINGLE_IDENTITY:
+            value = only[key]
+            values[key] = [] if value is None else [value]
+    else:
+        for key in _PARTICIPANT_ROW_KEYS:
+            values[key] = _aggregate(key, [pv[key] for pv in pvalues]) if pvalues else None
     return values
 
 
@@ -461,3 +523,120 @@ def malform(
 def missing_key_for(record_id: str) -> str:
     """Which item a ``missing_keys`` malformation drops for a record (for the ground truth)."""
     return _MISSING_CHOICES[sum(map(ord, record_id)) % len(_MISSING_CHOICES)]
+
+
+# -- direct JSON -------------------------------------------------------------------------------------
+#
+# ``render_row`` builds a dict per item and ``json.dumps`` walks them: most of the cost of a cold
+# page. ``RowEncoder`` writes the same text (``json.dumps`` defaults: ``", "`` and ``": "``
+# separators, ASCII escapes) straight from the typed values, with each item's constant head
+# (key and label) encoded once per report variant. Malformed rows keep the reference path.
+
+
+def _json(value: object) -> str:
+    """``json.dumps(value)`` for the value types of report rows (others are delegated to it)."""
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)  # type: ignore[arg-type]
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is list:
+        return "[" + ", ".join([_json(item) for item in value]) + "]"  # type: ignore[attr-defined]
+    return json.dumps(value)
+
+
+def _duration_text(value: object, legacy: bool) -> str:
+    if value is None:
+        return "null"
+    ms, ongoing = cast(Duration, value)
+    if legacy:
+        return _encode_str(format_hms(ms))
+    return '{"value": ' + _json(ms) + ', "ongoing": ' + ("true" if ongoing else "false") + "}"
+
+
+def _timestamp_text(value: object, tz: ZoneInfo) -> str:
+    return "null" if value is None else _encode_str(format_offset_ts(int(value), tz))  # type: ignore[call-overload]
+
+
+_PARTICIPANT_PLAN: tuple[tuple[str, str, str], ...] = tuple(
+    (
+        key,
+        _encode_str(key) + ": ",
+        "T"
+        if INTERACTION_FIELD_MAP[key].fmt == "T"
+        else ("I" if key in _PLAIN_INT_DURATIONS else "D")
+        if INTERACTION_FIELD_MAP[key].fmt == "D"
+        else "G",
+    )
+    for key in PARTICIPANT_KEYS
+)
+
+
+class RowEncoder:
+    """JSON text of ``render_row`` for one report variant (field set, participants, options)."""
+
+    def __init__(
+        self,
+        keys: list[str],
+        field_map: dict[str, FieldSpec],
+        opts: RenderOptions,
+        *,
+        include_participants: bool,
+    ) -> None:
+        self.opts = opts
+        self._items: list[tuple[str, str, str]] = []
+        for key in order_keys(keys, include_participants=include_participants):
+            label = PARTICIPANTS_LABEL if key == "participants" else field_map[key].label
+            head = '{"key": ' + _encode_str(key) + ', "label": ' + _encode_str(label) + ', "value": '
+            # "X" is the participants item; every format without special rendering is "G".
+            fmt = "X" if key == "participants" else field_map[key].fmt
+            self._items.append((key, head, fmt if fmt in ("T", "F", "D", "N", "X") else "G"))
+
+    def encode(self, values: dict[str, object]) -> str:
+        tz = self.opts.tz
+        legacy = self.opts.legacy_durations
+        parts: list[str] = []
+        append = parts.append
+        for key, head, fmt in self._items:
+            value = values[key]
+            if fmt == "G":
+                text = _json(value)
+            elif fmt == "T":
+                text = _timestamp_text(value, tz)
+            elif fmt == "D":
+                text = _duration_text(value, legacy)
+            elif fmt == "N":
+                text = "null" if value is None else _encode_str(str(value))
+            elif fmt == "F":
+                stamp_ms, ongoing = cast(tuple[int | None, bool], value)
+                stamp = _timestamp_text(stamp_ms, tz)
+                text = (
+                    stamp
+                    if legacy
+                    else '{"value": ' + stamp + ', "ongoing": ' + ("true" if ongoing else "false") + "}"
+                )
+            else:
+                text = "[" + ", ".join([self._participant(pv) for pv in value]) + "]"  # type: ignore[attr-defined]
+            append(head + text + "}")
+        return '{"total": null, "items": [' + ", ".join(parts) + "]}"
+
+    def _participant(self, pv: dict[str, object]) -> str:
+        tz = self.opts.tz
+        legacy = self.opts.legacy_durations
+        parts: list[str] = []
+        append = parts.append
+        for key, head, kind in _PARTICIPANT_PLAN:
+            value = pv[key]
+            if kind == "G":
+                append(head + _json(value))
+            elif kind == "T":
+                append(head + _timestamp_text(value, tz))
+            elif kind == "I":
+                append(head + ("null" if value is None else _json(value[0])))  # type: ignore[index]
+            else:
+                append(head + _duration_text(value, legacy))
+        return "{" + ", ".join(parts) + "}"

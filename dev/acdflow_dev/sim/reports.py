@@ -10,7 +10,9 @@ A row that can no longer change — an agent-status event, or an interaction fin
 the report views it at — renders to the same bytes in every report with the same metrics, options
 and malformation, so its JSON is rendered once into a per-tenant ``FragmentCache`` and pages are
 joined from those fragments. Ongoing interactions depend on that instant and are rendered per
-request. ``render_page`` is the reference rendering the fragments must equal byte for byte.
+request. A row rendered for the first time computes only the fields its report asks for and is
+written straight to JSON (``RowEncoder``). ``render_page`` is the reference rendering the
+fragments must equal byte for byte.
 """
 
 from __future__ import annotations
@@ -38,7 +40,13 @@ from acdflow_dev.sim.errors import ApiError, bad_request
 from acdflow_dev.sim.faults import FaultInjector
 from acdflow_dev.sim.fragments import FragmentCache, FragmentKey
 from acdflow_dev.sim.interactions import Interaction
-from acdflow_dev.sim.render import RenderOptions, agent_status_values, interaction_values, render_row
+from acdflow_dev.sim.render import (
+    RenderOptions,
+    RowEncoder,
+    agent_status_values,
+    interaction_values,
+    render_row,
+)
 from acdflow_dev.sim.search import SearchError, compile_filters, matches
 from acdflow_dev.sim.tenant import TenantState
 from acdflow_dev.sim.timefmt import local_ms_of_day, parse_date_range_value, parse_time_of_day, zone
@@ -60,7 +68,7 @@ class Window:
     intraday: tuple[int, int] | None
 
 
-class RowRef(NamedTuple):  # a tuple: reports of the settle run hold ~200,000 of them
+class RowRef(NamedTuple):
     time_ms: int
     seq: int
     record: Record
@@ -69,8 +77,20 @@ class RowRef(NamedTuple):  # a tuple: reports of the settle run hold ~200,000 of
     final: bool = False
 
 
+def _record_order(record: Record) -> tuple[int, int]:
+    """Page order: newest first, then by ``seq`` (the cursor's ``searchAfter``)."""
+    return (-record.time_ms, record.seq)
+
+
 @dataclass
 class DetailedReport:
+    """A report's rows are its records in page order and the malformation of the few malformed ones.
+
+    Not a tuple per row: reports are kept for a day of simulator time (the soak run's several
+    hundred, the settle run's with 200,000 rows each), and every object they hold is one more the
+    garbage collector walks, holding the GIL, on each full collection.
+    """
+
     report_id: int
     tenant_id: str
     report_type: str
@@ -81,20 +101,37 @@ class DetailedReport:
     keys: list[str]
     include_participants: bool
     opts: RenderOptions | None
-    rows: list[RowRef] = field(default_factory=list)
+    records: tuple[Record, ...] = ()
+    malformations: dict[int, str] = field(default_factory=dict)  # row index -> kind
 
     def __post_init__(self) -> None:
-        self._sort_keys = [(-r.time_ms, r.seq) for r in self.rows]
+        self._encoder: RowEncoder | None = None
+        self._fields = frozenset(self.keys)
 
     @property
     def total(self) -> int:
-        return len(self.rows)
+        return len(self.records)
+
+    @property
+    def rows(self) -> list[RowRef]:
+        """Every row (built on each call: for tests and benchmarks; pages use ``refs``)."""
+        return self.refs(0, len(self.records))
+
+    def refs(self, start: int, size: int) -> list[RowRef]:
+        """Rows ``start`` to ``start + size`` (exclusive) in page order."""
+        as_of = self.as_of_ms
+        bad = self.malformations
+        out: list[RowRef] = []
+        for index, record in enumerate(self.records[start : start + size], start):
+            final = not isinstance(record, Interaction) or record.finished_ms <= as_of
+            out.append(RowRef(record.time_ms, record.seq, record, bad.get(index), final))
+        return out
 
     def start_index(self, cursor: str | None) -> int:
         if cursor is None:
             return 0
         epoch_ms, seq = decode_cursor(cursor)
-        return bisect_right(self._sort_keys, (-epoch_ms, seq))
+        return bisect_right(self.records, (-epoch_ms, seq), key=_record_order)
 
     def render(self, refs: list[RowRef]) -> list[dict[str, object]]:
         return [self.render_one(ref) for ref in refs]
@@ -115,6 +152,26 @@ class DetailedReport:
             malformation=ref.malformation,
         )
 
+    def render_json(self, ref: RowRef) -> bytes:
+        """``json.dumps(self.render_one(ref))``, written directly unless the row is malformed."""
+        if ref.malformation is not None:
+            return json.dumps(self.render_one(ref)).encode()
+        assert self.opts is not None
+        encoder = self._encoder
+        if encoder is None:
+            encoder = self._encoder = RowEncoder(
+                self.keys,
+                FIELDS_BY_TYPE[self.report_type],
+                self.opts,
+                include_participants=self.include_participants,
+            )
+        record = ref.record
+        if isinstance(record, Interaction):
+            values = interaction_values(record, self.as_of_ms, self.opts, self._fields)
+        else:
+            values = agent_status_values(record, self.opts)
+        return encoder.encode(values).encode()
+
     def page_body(self, refs: list[RowRef], cache: FragmentCache) -> bytes:
         """The JSON body of a data page; equals ``render_page`` byte for byte."""
         variant = cache.variant_id((self.report_type, tuple(self.keys), self.include_participants, self.opts))
@@ -124,7 +181,7 @@ class DetailedReport:
         for i, fragment in enumerate(fragments):
             if fragment is None:
                 # json.dumps of a list joins its items with ", ": a page is its rows' dumps joined so.
-                fragment = json.dumps(self.render_one(refs[i])).encode()
+                fragment = self.render_json(refs[i])
                 fragments[i] = fragment
                 key = keys[i]
                 if key is not None:
@@ -329,7 +386,7 @@ def create_detailed(
     records, as_of = select_records(
         tenant, report_type, window, now_ms=now_ms, show_ongoing=show_ongoing, state_in_time=state_in_time
     )
-    refs: list[RowRef] = []
+    kept: list[Record] = []
     for record in records:
         if filters:
             if isinstance(record, Interaction):
@@ -338,13 +395,16 @@ def create_detailed(
                 values = agent_status_values(record, opts)
             if not matches(filters, values):
                 continue
+        kept.append(record)
+    kept.sort(key=_record_order)
+    malformations: dict[int, str] = {}
+    for index, record in enumerate(kept):
         if isinstance(record, Interaction):
             bad = faults.interaction_malformation(record.interaction_id) if record.importable_shape else None
         else:
             bad = faults.agent_malformation(record.key)
-        final = not isinstance(record, Interaction) or record.finished_ms <= as_of
-        refs.append(RowRef(record.time_ms, record.seq, record, bad, final))
-    refs.sort(key=lambda r: (-r.time_ms, r.seq))
+        if bad is not None:
+            malformations[index] = bad
     return DetailedReport(
         report_id,
         tenant.tenant_id,
@@ -356,7 +416,8 @@ def create_detailed(
         keys,
         include_participants,
         opts,
-        refs,
+        tuple(kept),
+        malformations,
     )
 
 

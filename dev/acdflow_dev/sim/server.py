@@ -31,6 +31,9 @@ from acdflow_dev.sim.simulator import RequestContext, RequestRecord, Response, S
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Several DAGs and their retries connect at once while the accepting thread may be waiting
+    # for the GIL; the default backlog of 5 would drop their SYNs (a retransmit costs a second).
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
         super().__init__(address, _Handler)
@@ -39,6 +42,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: with Nagle's algorithm the body of a small answer waits for
+    # the client's delayed ACK of the headers, about 40 ms a request.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -404,7 +404,7 @@ class Simulator:
         size = self._size(params)
         cursors = params.get("lastDocumentId")
         start = report.start_index(cursors[-1] if cursors else None)
-        refs = report.rows[start : start + size]
+        refs = report.refs(start, size)
         total = report.total
         headers_out = {
             "X-Page-Size": str(size),

@@ -128,6 +128,7 @@ class TenantWorld:
         self.queues_by_id = {queue.queue_id: queue for queue in self.queues}
         self.agents = self._build_agents(tenant.agent_count)
         self.agents_by_id = {agent.agent_id: agent for agent in self.agents}
+        self._on_shift: dict[int, tuple[Agent, ...]] = {}
 
     def _build_queues(self) -> tuple[Queue, ...]:
         rng = rng_for(self.seed, self.tenant_id, "queues")
@@ -178,6 +179,33 @@ class TenantWorld:
 
     def agents_for_local_minute(self, minute_of_day: int) -> tuple[Agent, ...]:
         """Agents whose shift template covers a local time of day (ignoring days off)."""
+        # Asked for every offer of every interaction: 1,440 possible answers, computed once each.
+        cached = self._on_shift.get(minute_of_day)
+        if cached is None:
+            cached = self._on_shift[minute_of_day] = self._agents_for_local_minute(minute_of_day)
+        return cached
+
+    def pick_agent(self, minute_of_day: int, pick: float, exclude: Agent | None = None) -> Agent:
+        """``pool[int(pick * len(pool)) % len(pool)]`` of the agents on shift without ``exclude``
+        (all agents if that leaves nobody)."""
+        on = self.agents_for_local_minute(minute_of_day)
+        skip = -1
+        if exclude is not None:
+            for position, agent in enumerate(on):
+                if agent is exclude:
+                    skip = position
+                    break
+        if skip < 0:
+            size = len(on)
+            return on[int(pick * size) % size]
+        size = len(on) - 1
+        if size == 0:
+            size = len(self.agents)
+            return self.agents[int(pick * size) % size]
+        index = int(pick * size) % size
+        return on[index] if index < skip else on[index + 1]
+
+    def _agents_for_local_minute(self, minute_of_day: int) -> tuple[Agent, ...]:
         on: list[Agent] = []
         for agent in self.agents:
             if agent.never_logs_in:
