@@ -25,11 +25,10 @@ available), ``Offered`` → ``Offering``, ``Accepted``/``Handling``/``Initiated`
 from __future__ import annotations
 
 import random
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from acdflow_dev.sim.cache import SingleFlightCache
 from acdflow_dev.sim.rng import below, bounded_exp, randint, rng_for, token
 from acdflow_dev.sim.timefmt import local_date, local_wall_to_ms
 from acdflow_dev.sim.world import STATUS_CODES, Agent, Code, TenantWorld
@@ -133,10 +132,10 @@ class StatusEventLog:
     def __init__(self, world: TenantWorld, *, duplicate_rate: float, cache_size: int = 20_000) -> None:
         self.world = world
         self.duplicate_rate = duplicate_rate
-        self._cache: OrderedDict[tuple[int, int], tuple[StatusEvent, ...]] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
-        self._pending: dict[tuple[int, int], threading.Event] = {}
+        # One generation per agent-day however many reports ask for it at once.
+        self._cache: SingleFlightCache[tuple[int, int], tuple[StatusEvent, ...]] = SingleFlightCache(
+            cache_size
+        )
         self.days_generated = 0
         per_agent_day = world.tenant.scale / max(1, world.tenant.agent_count - 1)
         self.cycles_per_hour = max(1.0, per_agent_day / 7.5)
@@ -144,35 +143,12 @@ class StatusEventLog:
     # -- generation ---------------------------------------------------------------------------------
 
     def day_events(self, agent: Agent, day: date) -> tuple[StatusEvent, ...]:
-        key = (agent.index, day.toordinal())
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
-            # One generation per agent-day however many reports ask for it at once.
-            pending = self._pending.get(key)
-            owner = pending is None
-            if pending is None:
-                pending = self._pending[key] = threading.Event()
-        if not owner:
-            pending.wait()
-            with self._lock:
-                cached = self._cache.get(key)
-            return cached if cached is not None else self._generate(agent, day)
-        try:
-            events = self._generate(agent, day)
-            with self._lock:
-                if key not in self._cache:
-                    self.days_generated += 1
-                    self._cache[key] = events
-                    while len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)
-                return self._cache.get(key, events)
-        finally:
-            with self._lock:
-                del self._pending[key]
-            pending.set()
+        return self._cache.get(
+            (agent.index, day.toordinal()), lambda: self._generate(agent, day), self._count_day
+        )
+
+    def _count_day(self, _events: tuple[StatusEvent, ...]) -> None:
+        self.days_generated += 1
 
     def _generate(self, agent: Agent, day: date) -> tuple[StatusEvent, ...]:
         world = self.world

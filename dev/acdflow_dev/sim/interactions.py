@@ -24,12 +24,11 @@ nothing of a finished interaction lies after it.
 from __future__ import annotations
 
 import random
-import threading
 from bisect import bisect
-from collections import OrderedDict
 from dataclasses import dataclass
 from itertools import accumulate
 
+from acdflow_dev.sim.cache import SingleFlightCache
 from acdflow_dev.sim.rng import below, bounded_exp, poisson, randint, randints, rng_for, token
 from acdflow_dev.sim.timefmt import local_ms_of_day
 from acdflow_dev.sim.world import WRAP_UP_CODES, Agent, Code, Queue, TenantWorld
@@ -185,11 +184,11 @@ class InteractionGenerator:
         self.world = world
         self.late_rate = late_rate
         self.max_ms = max_interaction_minutes * 60_000
-        self._cache: OrderedDict[int, tuple[Interaction, ...]] = OrderedDict()
-        self._weight = 0
-        self._cache_weight = cache_weight
-        self._lock = threading.Lock()
-        self._pending: dict[int, threading.Event] = {}
+        # Weighed by interactions (each bucket at least 1); concurrent reports over one window wait
+        # for one generation.
+        self._cache: SingleFlightCache[int, tuple[Interaction, ...]] = SingleFlightCache(
+            cache_weight, weight=lambda bucket: len(bucket) + 1
+        )
         self.buckets_generated = 0
         self._inbound = {
             media: [q for q in world.queues if q.media == media and q.direction == "InboundDir"]
@@ -200,38 +199,11 @@ class InteractionGenerator:
     # -- public -------------------------------------------------------------------------------------
 
     def bucket(self, index: int) -> tuple[Interaction, ...]:
-        with self._lock:
-            cached = self._cache.get(index)
-            if cached is not None:
-                self._cache.move_to_end(index)
-                return cached
-            # Concurrent reports over the same window wait for one generation instead of each
-            # repeating it (under the GIL a duplicate costs every other request its time).
-            pending = self._pending.get(index)
-            owner = pending is None
-            if pending is None:
-                pending = self._pending[index] = threading.Event()
-        if not owner:
-            pending.wait()
-            with self._lock:
-                cached = self._cache.get(index)
-            return cached if cached is not None else self._generate(index)
-        try:
-            generated = self._generate(index)
-            with self._lock:
-                if index not in self._cache:
-                    self.buckets_generated += 1
-                    self.interactions_generated += len(generated)
-                    self._cache[index] = generated
-                    self._weight += len(generated) + 1
-                    while self._weight > self._cache_weight and len(self._cache) > 1:
-                        _, evicted = self._cache.popitem(last=False)
-                        self._weight -= len(evicted) + 1
-                return self._cache.get(index, generated)
-        finally:
-            with self._lock:
-                del self._pending[index]
-            pending.set()
+        return self._cache.get(index, lambda: self._generate(index), self._count_bucket)
+
+    def _count_bucket(self, generated: tuple[Interaction, ...]) -> None:
+        self.buckets_generated += 1
+        self.interactions_generated += len(generated)
 
     def created_between(self, start_ms: int, end_ms: int) -> list[Interaction]:
         """Interactions with creation time in ``[start_ms, end_ms]`` (inclusive), creation order."""
