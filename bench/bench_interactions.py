@@ -6,7 +6,9 @@ measured in the same run, because these machines are noisy:
 * extract rows/s from the simulator (HTTP, paging, landing in PostgreSQL);
 * transform rows/s next to plain ``json.loads`` of the same pages (the floor), target ≤ 3×;
 * load rows/s next to a raw psycopg ``COPY`` of the same final rows (the physical limit), target
-  ≤ 2×, and next to pandas ``to_sql`` (what a user might write instead), target ≥ 10× faster;
+  ≤ 2×; next to the ceiling of any load into this table, a plain ``INSERT … SELECT`` of the staged
+  rows with no key check, target ≤ 1.3× its time; and next to pandas ``to_sql`` (what a user might
+  write instead; the old ≥ 10× target is retired: the ceiling itself is under 10× ``to_sql``);
 * parse time of the DAG folder with 1, 10 and 100 integrations, target < 1 s at 100;
 * peak memory (RSS) of each task for a ~50,000-row interval, each task in its own process as on
   a worker, target < 300 MB.
@@ -302,6 +304,9 @@ def _load_vs_copy_and_to_sql(uri: str, schema: str) -> dict[str, Any]:
     }
 
 
+CEILING_TARGET = 1.3  # the load's time over the plain-insert ceiling's
+
+
 # --- DAG folder parse time ------------------------------------------------------------------------
 
 
@@ -443,12 +448,12 @@ def _print(r: dict[str, Any]) -> None:
     print(
         f"  load        {ld['rows']:>8,} rows  {ld['load_rows_per_s']:>10,.0f} rows/s  "
         f"raw COPY {ld['copy_rows_per_s']:,.0f} rows/s -> {ld['load_vs_copy']:.2f}x COPY (target <= 2x); "
-        f"pandas to_sql {ld['to_sql_rows_per_s']:,.0f} rows/s -> load is {ld['to_sql_vs_load']:.1f}x faster "
-        "(target >= 10x)"
+        f"pandas to_sql {ld['to_sql_rows_per_s']:,.0f} rows/s -> load is {ld['to_sql_vs_load']:.1f}x faster"
     )
     print(
         f"  ceiling: plain INSERT ... SELECT of the staged rows, no key check "
-        f"{ld['plain_insert_rows_per_s']:,.0f} rows/s -> load is {ld['load_vs_plain_insert']:.2f}x its time; "
+        f"{ld['plain_insert_rows_per_s']:,.0f} rows/s -> load is {ld['load_vs_plain_insert']:.2f}x its time "
+        f"(target <= {CEILING_TARGET:g}x); "
         f"to_sql is {ld['to_sql_vs_plain_insert']:.1f}x slower than this ceiling"
     )
     print(
