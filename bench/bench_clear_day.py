@@ -96,7 +96,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=3600, help="per phase, seconds [3600]")
     args = parser.parse_args()
 
-    first = (datetime.now(UTC) - timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    # Three days back: the whole day is older than the 48-hour settle look-back, final data that
+    # a cleared run reads once.
+    first = (datetime.now(UTC) - timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
     end = first + timedelta(days=1)
     shutil.rmtree(WORK, ignore_errors=True)
     dags = WORK / "dags"
