@@ -38,8 +38,8 @@ from typing import Any
 
 import psycopg
 
-from acdflow_dev.connections import eightbyeight_conn
-from acdflow_dev.embedded import EmbeddedPostgres, airflow_conn_from_uri
+from acdflow_dev.connections import eightbyeight_conn, local_airflow_env
+from acdflow_dev.embedded import EmbeddedPostgres
 from acdflow_dev.local.runner import LocalAirflow, ensure_database
 from acdflow_dev.sim import SimConfig, Simulator
 
@@ -113,14 +113,6 @@ class TaskSampler(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(10)
-
-
-def _unpause_when_parsed(airflow: LocalAirflow, dag_id: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while airflow.cli("dags", "unpause", dag_id, check=False).returncode != 0:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{dag_id} was not parsed within {timeout:.0f} s")
-        time.sleep(5)
 
 
 def _row_counts(conninfo: str, schema: str, tables: tuple[str, ...]) -> dict[str, int]:
@@ -222,17 +214,10 @@ def main() -> int:
     print(f"one tenant under a real scheduler: {args.intervals} intervals from {first:%Y-%m-%d %H:%M} UTC")
     sampler = TaskSampler()
     with EmbeddedPostgres(WORK / "pg") as pg, sim.serve(host="127.0.0.1", port=0) as server:
-        env = {
-            "AIRFLOW_CONN_EIGHTBYEIGHT_BENCH": json.dumps(
-                eightbyeight_conn(
-                    server.base_url, CLIENT_ID, CLIENT_SECRET, region="us", timezone="America/Chicago"
-                )
-            ),
-            "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(airflow_conn_from_uri(pg.uri)),
-            "ACDFLOW_INTEGRATIONS": str(config),
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        }
+        bench_conn = eightbyeight_conn(
+            server.base_url, CLIENT_ID, CLIENT_SECRET, region="us", timezone="America/Chicago"
+        )
+        env = local_airflow_env(pg.uri, config, {"eightbyeight_bench": bench_conn})
         metadata = ensure_database(pg.uri, "airflow")
         airflow = LocalAirflow(
             home=WORK / "airflow",
@@ -250,8 +235,7 @@ def main() -> int:
             before = _row_counts(metadata, "public", METADATA_TABLES)
             sampler.start()
             began = time.monotonic()
-            for kind in KINDS:
-                _unpause_when_parsed(airflow, f"{NAME}__{kind}", timeout=300)
+            airflow.set_paused([f"{NAME}__{kind}" for kind in KINDS], paused=False)
             for kind in KINDS:
                 airflow.wait_for_runs(f"{NAME}__{kind}", count=args.intervals, timeout=args.timeout)
             elapsed = time.monotonic() - began

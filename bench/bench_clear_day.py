@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from acdflow_dev.connections import eightbyeight_conn
-from acdflow_dev.embedded import EmbeddedPostgres, airflow_conn_from_uri
+from acdflow_dev.connections import eightbyeight_conn, local_airflow_env
+from acdflow_dev.embedded import EmbeddedPostgres
 from acdflow_dev.local.runner import LocalAirflow, ensure_database
 from acdflow_dev.sim import SimConfig, Simulator
 
@@ -137,17 +137,10 @@ def main() -> int:
     )
     print(f"clear-a-day benchmark: {RUNS} intervals of {first:%Y-%m-%d}, {args.scale:,} interactions/day")
     with EmbeddedPostgres(WORK / "pg") as pg, sim.serve(host="127.0.0.1", port=0) as server:
-        env = {
-            "AIRFLOW_CONN_EIGHTBYEIGHT_BENCH": json.dumps(
-                eightbyeight_conn(
-                    server.base_url, CLIENT_ID, CLIENT_SECRET, region="us", timezone="America/Chicago"
-                )
-            ),
-            "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(airflow_conn_from_uri(pg.uri)),
-            "ACDFLOW_INTEGRATIONS": str(config),
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        }
+        bench_conn = eightbyeight_conn(
+            server.base_url, CLIENT_ID, CLIENT_SECRET, region="us", timezone="America/Chicago"
+        )
+        env = local_airflow_env(pg.uri, config, {"eightbyeight_bench": bench_conn})
         airflow = LocalAirflow(
             home=WORK / "airflow",
             metadata_conninfo=ensure_database(pg.uri, "airflow"),

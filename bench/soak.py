@@ -56,8 +56,8 @@ from psycopg.rows import dict_row
 
 from acdflow.config import load_config
 from acdflow_dev.compare import compare
-from acdflow_dev.connections import eightbyeight_conn
-from acdflow_dev.embedded import EmbeddedPostgres, airflow_conn_from_uri
+from acdflow_dev.connections import eightbyeight_conn, local_airflow_env
+from acdflow_dev.embedded import EmbeddedPostgres
 from acdflow_dev.local.runner import LocalAirflow, ensure_database
 from acdflow_dev.local.webhook import WebhookReceiver
 from acdflow_dev.sim import SimConfig, Simulator
@@ -166,19 +166,14 @@ def _stack(
         pg = stack.enter_context(EmbeddedPostgres(WORK / "pg"))
         receiver = stack.enter_context(WebhookReceiver())
         sims: dict[str, Simulator] = {}
-        env = {
-            "AIRFLOW_CONN_WFM_WAREHOUSE": json.dumps(airflow_conn_from_uri(pg.uri)),
-            "AIRFLOW_CONN_SOAK_ALERTS": json.dumps(receiver.airflow_conn()),
-            "ACDFLOW_INTEGRATIONS": str(WORK / "integrations.yaml"),
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        }
+        connections: dict[str, Any] = {"soak_alerts": receiver.airflow_conn()}
         for tenant in TENANTS:
             sim = _simulator(tenant, args)
             sim.clock.set(frozen)
             server = stack.enter_context(sim.serve(host="127.0.0.1", port=0))
             sims[tenant.name] = sim
-            env[f"AIRFLOW_CONN_{tenant.conn_id.upper()}"] = json.dumps(_connection(tenant, server.base_url))
+            connections[tenant.conn_id] = _connection(tenant, server.base_url)
+        env = local_airflow_env(pg.uri, WORK / "integrations.yaml", connections)
         _write_config(WORK / "integrations.yaml", day, day + INTERVALS * FIFTEEN)
         airflow = LocalAirflow(
             home=WORK / "airflow",
@@ -194,17 +189,6 @@ def _stack(
         )
         stack.enter_context(airflow.start())
         yield airflow, pg.uri, sims, receiver
-
-
-def _unpause(airflow: LocalAirflow, dag_id: str, timeout: float = 300) -> None:
-    """Unpause once the DAG processor has registered the DAG."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if airflow.query("SELECT 1 FROM dag WHERE dag_id = %s", dag_id):
-            airflow.cli("dags", "unpause", dag_id)
-            return
-        time.sleep(2)
-    raise RuntimeError(f"{dag_id} was not registered within {timeout:.0f} s")
 
 
 def _wait(airflow: LocalAirflow, dag_ids: list[str], timeout: float) -> dict[str, dict[str, int]]:
@@ -553,8 +537,7 @@ def main() -> int:
     with _stack(args, day, frozen) as (airflow, uri, sims, receiver):
         setup = time.monotonic() - began
         dag_ids = [f"{t.name}__{kind}" for t in TENANTS for kind in KINDS]
-        for dag_id in dag_ids:
-            _unpause(airflow, dag_id)
+        airflow.set_paused(dag_ids, paused=False)
         started = time.monotonic()
         states = _wait(airflow, dag_ids, args.timeout)
         imported = time.monotonic() - started

@@ -63,17 +63,6 @@ def _entry(pipe: Pipeline, first: datetime, deadline_minutes: int) -> dict[str, 
     }
 
 
-def _unpause(airflow: LocalAirflow, dag_id: str, timeout: float = 300) -> None:
-    """Unpause once the DAG processor has registered the DAG."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if airflow.query("SELECT 1 FROM dag WHERE dag_id = %s", dag_id):
-            airflow.cli("dags", "unpause", dag_id)
-            return
-        time.sleep(2)
-    raise AssertionError(f"{dag_id} was never registered:\n{airflow.log_tail('dag-processor')}")
-
-
 def _wait(what: str, check: Any, timeout: float, poll: float = 3) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -139,11 +128,10 @@ def test_events_start_the_consumer_and_only_the_late_run_alerts(
     airflow.import_pools(p for spec in load_config(config).integrations for p in spec.pools())
     airflow.start()
     # The consumer first: a paused DAG is not queued by the events it would have received.
-    for dag_id in (
-        CONSUMER,
-        *(f"{n}__{k}" for n in ("prompt", "tardy") for k in ("interactions", "agent_status")),
-    ):
-        _unpause(airflow, dag_id)
+    airflow.set_paused([CONSUMER], paused=False)
+    airflow.set_paused(
+        [f"{n}__{k}" for n in ("prompt", "tardy") for k in ("interactions", "agent_status")], paused=False
+    )
 
     # prompt: both runs succeed, and AHT's event starts the consumer, which succeeds too.
     for dag_id in ("prompt__interactions", "prompt__agent_status"):
