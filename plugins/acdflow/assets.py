@@ -11,6 +11,11 @@ table                       DAG                       task
 ``agent_status_history``    ``<name>__agent_status``  ``load``
 ==========================  ========================  ==============================
 
+The history DAG ``<name>__history`` publishes the same three tables from the same tasks in its
+groups (``interactions.load``, ``interactions.aggregate_aht``, ``agent_status.load``), so a
+consumer sees imported history like any other load; its events' ``interval_start`` and
+``interval_end`` are the day.
+
 Name ``acdflow.<integration>.<schema>.<table>``, URI ``x-acdflow://<integration>/<schema>/<table>``:
 both built from the integrations file alone (no connection is read while the DAG folder is
 parsed) and holding no host, user or password. The schema is part of both, so a name never
@@ -67,12 +72,10 @@ def table_asset(integration: str, schema: str, table: str) -> Any:
     return Asset(name=asset_name(integration, schema, table), uri=asset_uri(integration, schema, table))
 
 
-def outlets(integration: str, schema: str, kind: str) -> dict[str, list[Any]]:
-    """The outlets of each task of a DAG kind that publishes tables, by task id."""
-    return {
-        task_id: [table_asset(integration, schema, table) for table in tables]
-        for task_id, tables in PUBLISHED.get(kind, {}).items()
-    }
+def task_outlets(integration: str, schema: str, kind: str, task_id: str) -> list[Any] | None:
+    """The outlets of one task of a DAG kind (the history DAG's group ``kind``), or None."""
+    tables = PUBLISHED.get(kind, {}).get(task_id)
+    return [table_asset(integration, schema, table) for table in tables] if tables else None
 
 
 def _utc(value: datetime) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -125,6 +125,23 @@ class IntegrationSpec:
     # An interactions or agent-status run that has not succeeded this long after it was queued
     # alerts through ``alerts`` (0: never). A run on schedule is queued as its interval closes.
     landing_deadline_minutes: int = 60
+    # First UTC day the ``<name>__history`` DAG imports, a whole day per run; None: no history DAG.
+    history_start_date: datetime | None = None
+
+    def settle_horizon(self, *, minutes: int, now: datetime) -> datetime:
+        """Data created before this instant is final in 8x8: every record of it has been readable
+        for longer than the longest window any run re-reads (the daily settle run's
+        ``settle_lookback_hours``, or a look-back of ``minutes`` if that is longer)."""
+        return now - max(timedelta(minutes=minutes), timedelta(hours=self.settle_lookback_hours))
+
+    def history_end(self, now: datetime) -> datetime:
+        """End of the last day the history DAG imports: the UTC midnight at or before the settle
+        horizon of both report kinds (and not after ``end_date``), so every day it reads is final."""
+        minutes = max(self.lookback_minutes, self.status_overlap_minutes)
+        horizon = self.settle_horizon(minutes=minutes, now=now)
+        if self.end_date is not None:
+            horizon = min(horizon, self.end_date)
+        return horizon.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
     @property
     def pool(self) -> str:
@@ -289,6 +306,8 @@ _KEYS: dict[str, str] = {
     "live_poll_seconds": "live agent-status poll interval, 15 to 300 (default 30)",
     "drift_check": "'fail' (default) or 'warn' when the time-drift check finds drift",
     "alerts": "failure alerts: webhook_conn_id, email_to, smtp_conn_id",
+    "history_start_date": "optional first UTC day (ISO date) of the <name>__history DAG, which imports "
+    "a whole day per run up to the settle horizon; no history DAG without it",
     "landing_deadline_minutes": "alert when an interval's data has not landed this long after its "
     "run was queued (when its interval closed, for a run on schedule); 0 or null disables (default 60)",
 }
@@ -348,6 +367,7 @@ def parse_integration(raw: Any, *, defaults: Mapping[str, Any] | None = None) ->
         drift_check=_as_drift("drift_check", merged.get("drift_check", "fail")),
         alerts=_as_alerts("alerts", merged.get("alerts")),
         landing_deadline_minutes=_as_deadline_minutes(merged.get("landing_deadline_minutes", 60)),
+        history_start_date=_as_history_start(merged.get("history_start_date")),
     )
     return spec
 
@@ -359,6 +379,16 @@ def _as_end_date(merged: Mapping[str, Any]) -> datetime | None:
     if end <= _as_start_date("start_date", merged["start_date"]):
         raise _Invalid("end_date", f"must be after start_date, got {merged['end_date']!r}")
     return end
+
+
+def _as_history_start(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    start = _as_start_date("history_start_date", value)
+    if start.hour or start.minute:
+        # The history DAG's runs are whole UTC days.
+        raise _Invalid("history_start_date", f"must be a UTC date (midnight UTC), got {value!r}")
+    return start
 
 
 def _as_deadline_minutes(value: Any) -> int:

@@ -56,6 +56,31 @@ loaded data stays in place.
 """
 
 
+HISTORY_DOC = """\
+### {name}: 8x8 history → WFM warehouse, a whole day per run
+
+Imports the history of the 8x8 integration **{name}** (connection `{conn_id}`) from
+`history_start_date` ({history_start}) up to the settle horizon, one UTC day per run: data older
+than {horizon} hours, which 8x8 no longer changes. Each run reads its day in one interactions report
+(and {final_overlap} minutes before it, for interactions created before the day and queued in it)
+and one agent-status report, through the same transforms and idempotent loads as
+`{name}__interactions` and `{name}__agent_status`, so both import the same rows; then it
+recomputes the AHT of the day's 96 intervals and checks the day's statuses for time drift. Request
+times are sent as tenant-local wall clock, so a day's request spans 23 or 25 local hours on DST
+change days — `correct_time_quirk: {quirk}`.
+
+Steps: `authenticate`, then `interactions.*` (`trigger_report` → `wait_for_report` → `extract` →
+`transform` → `load` → `aggregate_aht`) and `agent_status.*` (… → `load` → `check_time_drift`).
+Up to {concurrency} days run at once (`api_concurrency`; the API tasks share the pool `{pool}`
+with the 15-minute DAGs). As days become final the DAG imports each of them once more: pause it
+when that final pass is not wanted.
+
+**Re-importing a range** is safe: clear its runs like any other.
+
+    airflow tasks clear {dag_id} -s 2025-01-01T00:00 -e 2025-02-01T00:00 -y
+"""
+
+
 LIVE_DOC = """\
 ### {name}: 8x8 live agent status → real-time adherence
 

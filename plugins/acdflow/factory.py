@@ -5,21 +5,27 @@ Building a DAG does only local, cheap work: no network, no database, no Variable
 
 Every DAG kind is a row of :data:`KINDS`: its step module and its task ids in order. Task ``t`` of
 kind ``k`` runs ``acdflow.pipeline.<k>.<t>(step)`` and its SQL is ``include/sql/<k>/<t>.sql``.
+An integration with a ``history_start_date`` also gets ``<name>__history``
+(:func:`build_history_dag`): its task ``k.t`` (in the task group ``k``) runs the same
+``acdflow.pipeline.<k>.<t>(step)``, for a whole day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from acdflow import assets, dag_docs
 from acdflow.alerts import dag_class, landing_deadline
 from acdflow.config import ConfigResult, IntegrationSpec, WarehouseSpec, load_config
+from acdflow.pipeline import HISTORY_KIND
 
 FIFTEEN_MINUTES = timedelta(minutes=15)
+ONE_DAY = timedelta(days=1)
 
 SCHEDULE_CRON = "*/15 * * * *"
+HISTORY_CRON = "0 0 * * *"
 
 # Failures that no retry can fix: wrong credentials, region or tenant id, a bad connection or
 # integration entry. Retrying them only delays the alert and hammers 8x8's token endpoint.
@@ -111,12 +117,12 @@ def default_args(spec: IntegrationSpec) -> dict[str, Any]:
     }
 
 
-def _timetable() -> Any:
+def _timetable(cron: str = SCHEDULE_CRON) -> Any:
     from airflow.sdk import CronDataIntervalTimetable
 
     # A plain cron string has no data interval in Airflow 3 (start == end): the explicit
-    # data-interval timetable gives every run exactly [start, start + 15 min).
-    return CronDataIntervalTimetable(SCHEDULE_CRON, timezone="UTC")
+    # data-interval timetable gives every run exactly [start, start + 15 min) (a day for history).
+    return CronDataIntervalTimetable(cron, timezone="UTC")
 
 
 def _doc(kind: DagKind, spec: IntegrationSpec, warehouse: WarehouseSpec) -> str:
@@ -179,10 +185,6 @@ def build_dag(spec: IntegrationSpec, warehouse: WarehouseSpec, kind: DagKind) ->
     # airflow.sdk.DAG, with a test() that works around Airflow's dag.test() bug with deadlines.
     dag_type = dag_class()
 
-    from acdflow.operators import LiveStatusPollOperator, StepOperator
-
-    # The tables each task publishes, as Airflow Assets: downstream DAGs schedule on them.
-    published = assets.outlets(spec.name, warehouse.schema, kind.name)
     with dag_type(
         dag_id=spec.dag_id(kind.name),
         description=kind.description.format(name=spec.name, poll=spec.live_poll_seconds),
@@ -204,29 +206,100 @@ def build_dag(spec: IntegrationSpec, warehouse: WarehouseSpec, kind: DagKind) ->
     ) as dag:
         previous: Any = None
         for task_id in kind.tasks:
-            # The live poll defers to the triggerer; every other step runs on a worker throughout.
-            operator_class = LiveStatusPollOperator if task_id == "poll_live_status" else StepOperator
-            operator = operator_class(
-                task_id=task_id,
-                spec=spec,
-                warehouse=warehouse,
-                step_module=kind.module,
-                outlets=published.get(task_id),
-                **_task_options(kind, spec, task_id),
-            )
+            # Publishing tasks have their tables' Assets as outlets: downstream DAGs schedule on them.
+            operator = _step_operator(kind, spec, warehouse, task_id)
             if previous is not None:
                 previous >> operator
             previous = operator
     return dag
 
 
-def build_dags(config: ConfigResult) -> dict[str, Any]:
+def _step_operator(
+    kind: DagKind, spec: IntegrationSpec, warehouse: WarehouseSpec, task_id: str, *, step_module: str = ""
+) -> Any:
+    """Task ``task_id`` of ``kind``: runs ``<step_module or kind.module>.<task_id>``."""
+    from acdflow.operators import LiveStatusPollOperator, StepOperator
+
+    # The live poll defers to the triggerer; every other step runs on a worker throughout.
+    operator_class = LiveStatusPollOperator if task_id == "poll_live_status" else StepOperator
+    return operator_class(
+        task_id=task_id,
+        spec=spec,
+        warehouse=warehouse,
+        step_module=step_module or kind.module,
+        outlets=assets.task_outlets(spec.name, warehouse.schema, kind.name, task_id),
+        **_task_options(kind, spec, task_id),
+    )
+
+
+def build_history_dag(spec: IntegrationSpec, warehouse: WarehouseSpec, *, now: datetime | None = None) -> Any:
+    """The DAG ``<name>__history``, or None without a ``history_start_date``: one run per UTC day
+    from that date up to :meth:`IntegrationSpec.history_end` (the settle horizon, read from the
+    clock of the machine that parses: the only input besides the integrations file). Each run
+    authenticates once, then runs the interactions and the agent-status steps for its day, each
+    kind in its task group (whose tasks read the group's own upstream results)."""
+    if spec.history_start_date is None:
+        return None
+    from airflow.sdk import TaskGroup
+
+    dag_type = dag_class()
+    # Airflow's end_date bounds the start of a run's interval: the last day starts a day before.
+    last_start = spec.history_end(now or datetime.now(UTC)) - ONE_DAY
+    has_final_days = last_start >= spec.history_start_date
+    report_kinds = [k for k in KINDS if not k.live]
+    with dag_type(
+        dag_id=spec.dag_id(HISTORY_KIND),
+        description=f"8x8 history of {spec.name}: a whole final day per run",
+        # Until a first day is final there is nothing to schedule.
+        schedule=_timetable(HISTORY_CRON) if has_final_days else None,
+        start_date=spec.history_start_date,
+        end_date=last_start if has_final_days else None,
+        catchup=True,
+        # Each day holds an API slot per report task, so more runs than slots would only queue.
+        max_active_runs=spec.api_concurrency,
+        max_active_tasks=16,
+        max_consecutive_failed_dag_runs=0,
+        default_args=default_args(spec),
+        tags=["8x8", spec.name, "acdflow", HISTORY_KIND, *spec.tags],
+        doc_md=dag_docs.HISTORY_DOC.format(
+            name=spec.name,
+            dag_id=spec.dag_id(HISTORY_KIND),
+            conn_id=spec.conn_id,
+            history_start=spec.history_start_date.date().isoformat(),
+            horizon=max(spec.settle_lookback_hours, -(-spec.lookback_minutes // 60)),
+            final_overlap=spec.final_overlap_minutes,
+            quirk=str(spec.correct_time_quirk).lower(),
+            concurrency=spec.api_concurrency,
+            pool=spec.pool,
+        ),
+        # Catching up months queues hundreds of runs at once: a landing deadline would alert for
+        # each one still waiting its turn. Failures alert as in every DAG.
+        deadline=None,
+    ) as dag:
+        # One hop from the task to its code: the shared step is defined in pipeline/reports.py.
+        first = _step_operator(
+            report_kinds[0], spec, warehouse, "authenticate", step_module="acdflow.pipeline.reports"
+        )
+        for kind in report_kinds:
+            with TaskGroup(kind.name, tooltip=kind.description.format(name=spec.name, poll=0)):
+                previous = first
+                for task_id in kind.tasks[1:]:
+                    operator = _step_operator(kind, spec, warehouse, task_id)
+                    previous >> operator
+                    previous = operator
+    return dag
+
+
+def build_dags(config: ConfigResult, *, now: datetime | None = None) -> dict[str, Any]:
     """Every DAG of every enabled integration, keyed by DAG id."""
     dags: dict[str, Any] = {}
     for spec in config.enabled():
         for kind in KINDS:
             dag = build_dag(spec, config.warehouse, kind)
             dags[dag.dag_id] = dag
+        history = build_history_dag(spec, config.warehouse, now=now)
+        if history is not None:
+            dags[history.dag_id] = history
     return dags
 
 

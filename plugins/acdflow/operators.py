@@ -2,7 +2,8 @@
 
 A plain ``BaseOperator`` subclass rather than TaskFlow: a DAG folder with hundreds of
 integrations builds thousands of tasks at every parse, and this costs about half as much per task.
-The task runs ``<step_module>.<task_id>(step)``; the module is imported when the task runs, never
+The task runs ``<step_module>.<task_id>(step)`` (for a task in a group, such as the history DAG's
+``interactions.load``, the id's last part); the module is imported when the task runs, never
 when the DAG file is parsed (the steps pull in psycopg, requests and the transforms). A step reads
 its upstream tasks' results (ids and counts) from XCom by task id and returns its own summary,
 pushed to XCom. No rows and no tokens ever travel that way.
@@ -22,6 +23,11 @@ from airflow.sdk import BaseOperator
 from acdflow.config import IntegrationSpec, WarehouseSpec
 
 
+def step_name(task_id: str) -> str:
+    """The step a task runs: its id without the task group (``interactions.load`` runs ``load``)."""
+    return task_id.rpartition(".")[2]
+
+
 class StepOperator(BaseOperator):
     """Runs ``step_module.<task_id>`` through :func:`acdflow.pipeline.steps.run_step`, which
     records the step in ``load_runs``."""
@@ -39,7 +45,7 @@ class StepOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from acdflow.pipeline.steps import run_step
 
-        function = getattr(importlib.import_module(self.step_module), self.task_id)
+        function = getattr(importlib.import_module(self.step_module), step_name(self.task_id))
         return run_step(self.spec, self.warehouse, context, function)
 
 

@@ -113,6 +113,8 @@ class Pipeline:
         from acdflow import factory
 
         spec, warehouse = self.spec()
+        if kind == "history":
+            return factory.build_history_dag(spec, warehouse)
         (dag_kind,) = (k for k in factory.KINDS if k.name == kind)
         return factory.build_dag(spec, warehouse, dag_kind)
 
@@ -134,6 +136,14 @@ class Pipeline:
         assert str(dag_run.state) == expect, f"{dag_run.dag_id} {interval_start}: {dag_run.state}"
         return dag_run
 
+    def run_day(self, day: datetime, *, expect: str = "success") -> Any:
+        """Run the history DAG for the UTC day ``[day, day + 1 day)``; check it ends as expected."""
+        with self.environment():
+            dag_run = self.dag("history").test(logical_date=day + timedelta(days=1))
+        assert (dag_run.data_interval_start, dag_run.data_interval_end) == (day, day + timedelta(days=1))
+        assert str(dag_run.state) == expect, f"{dag_run.dag_id} {day}: {dag_run.state}"
+        return dag_run
+
     # -- warehouse reads ---------------------------------------------------------------------------
 
     def against_truth(self) -> Comparer:
@@ -144,6 +154,10 @@ class Pipeline:
         with psycopg.connect(self.warehouse_uri, row_factory=dict_row) as conn:
             composed = sql.SQL(text).format(schema=sql.Identifier(self.schema))
             return conn.execute(composed, params).fetchall()
+
+    def execute(self, text: str, *params: Any) -> None:
+        with psycopg.connect(self.warehouse_uri) as conn:
+            conn.execute(sql.SQL(text).format(schema=sql.Identifier(self.schema)), params)
 
     def interactions(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         return self.query(

@@ -6,6 +6,8 @@ them (nor psycopg, requests or the transforms they need).
 
 INTERACTION_REPORT = "detailed-reports-interaction-details"
 AGENT_STATUS_REPORT = "detailed-reports-agent-status-change"
+# The DAG kind that imports whole final days, ``<name>__history`` (acdflow.factory).
+HISTORY_KIND = "history"
 
 
 class TimeDriftError(RuntimeError):

@@ -48,8 +48,9 @@ def fetch_window(spec: IntegrationSpec, run: RunInfo, now: datetime) -> reports.
 
 
 def trigger_report(step: Step) -> dict[str, Any]:
-    window = fetch_window(step.spec, step.run, reports.warehouse_now(step))
-    return reports.trigger_report(step, report_type=REPORT_TYPE, metrics=METRICS, window=window)
+    now = reports.warehouse_now(step)
+    window = fetch_window(step.spec, step.run, now)
+    return reports.trigger_report(step, report_type=REPORT_TYPE, metrics=METRICS, window=window, now=now)
 
 
 def transform(step: Step) -> dict[str, Any]:

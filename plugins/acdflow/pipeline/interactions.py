@@ -20,6 +20,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from acdflow.assets import intervals_between
 from acdflow.config import IntegrationSpec
 from acdflow.pipeline import INTERACTION_REPORT, reports
 from acdflow.pipeline.reports import authenticate, extract, wait_for_report
@@ -71,9 +72,10 @@ def fetch_window(spec: IntegrationSpec, run: RunInfo, now: datetime) -> reports.
 
 
 def trigger_report(step: Step) -> dict[str, Any]:
-    window = fetch_window(step.spec, step.run, reports.warehouse_now(step))
+    now = reports.warehouse_now(step)
+    window = fetch_window(step.spec, step.run, now)
     return reports.trigger_report(
-        step, report_type=REPORT_TYPE, metrics=METRICS, window=window, include_participants=True
+        step, report_type=REPORT_TYPE, metrics=METRICS, window=window, now=now, include_participants=True
     )
 
 
@@ -133,7 +135,11 @@ def load(step: Step) -> dict[str, Any]:
 def aggregate_aht(step: Step) -> dict[str, Any]:
     loaded = step.upstream("load")
     report_id = int(loaded["report_id"])
-    touched = sorted({datetime.fromisoformat(i) for i in loaded["intervals"]} | {step.run.interval_start})
+    # Every interval of the run's own (a day for a history run) is recomputed, with or without rows.
+    touched = sorted(
+        {datetime.fromisoformat(i) for i in loaded["intervals"]}
+        | set(intervals_between(step.run.interval_start, step.run.interval_end))
+    )
     with step.connect() as conn:
         written = store.recompute_aht(
             conn,

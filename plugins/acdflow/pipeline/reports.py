@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 from acdflow.config import IntegrationSpec
+from acdflow.pipeline import HISTORY_KIND
 from acdflow.pipeline.steps import Step
 from acdflow.runtime import RunInfo
 from acdflow.warehouse import store
@@ -48,21 +49,14 @@ def is_settle_run(spec: IntegrationSpec, interval_start: datetime) -> bool:
 FINAL_READ_RUN_TYPES = frozenset({"scheduled", "backfill"})
 
 
-def settle_horizon(spec: IntegrationSpec, *, minutes: int, now: datetime) -> datetime:
-    """Data created before this instant is final in 8x8: every interaction or status event of it
-    has been readable for longer than the longest window any run re-reads (the daily settle run's
-    ``settle_lookback_hours``, or the regular look-back if that is longer)."""
-    return now - max(timedelta(minutes=minutes), timedelta(hours=spec.settle_lookback_hours))
-
-
 def reads_final_data(run: RunInfo, spec: IntegrationSpec, *, minutes: int, now: datetime) -> bool:
     """Whether the run's data is final: a scheduled or backfill run whose interval ended before
     the settle horizon. Its look-back would only bring rows that the runs of the earlier intervals
     read (or will read) once 8x8 no longer changes them, so it reads its own interval (and
     ``final_minutes`` before it, see :func:`read_window`): clearing a range of final data reads
     each record once, or twice near interval edges, instead of once per look-back interval."""
-    return run.run_type in FINAL_READ_RUN_TYPES and run.interval_end <= settle_horizon(
-        spec, minutes=minutes, now=now
+    return run.run_type in FINAL_READ_RUN_TYPES and run.interval_end <= spec.settle_horizon(
+        minutes=minutes, now=now
     )
 
 
@@ -72,14 +66,22 @@ class ReadWindow(NamedTuple):
     final: bool  # the run's data is final: it reads only its own interval
 
 
+def is_history_run(run: RunInfo, spec: IntegrationSpec) -> bool:
+    """A run of the integration's ``<name>__history`` DAG: a whole UTC day, final by construction
+    (the DAG ends at the settle horizon, :meth:`IntegrationSpec.history_end`)."""
+    return run.dag_id == spec.dag_id(HISTORY_KIND)
+
+
 def read_window(
     run: RunInfo, *, minutes: int, spec: IntegrationSpec, now: datetime, final_minutes: int = 0
 ) -> ReadWindow:
     """The UTC window a report run reads: its interval plus ``minutes`` before it, or the settle
     look-back if that is longer and this is the daily settle run; its interval plus
     ``final_minutes`` (at most ``minutes``) when its data is final (:func:`reads_final_data`;
-    ``now`` is the warehouse's clock)."""
-    if reads_final_data(run, spec, minutes=minutes, now=now):
+    ``now`` is the warehouse's clock). A history run reads its day the same way, whatever its run
+    type: its DAG holds final days only, and a manual run of a recent day is repaired by the
+    15-minute DAGs' look-back like any other import."""
+    if is_history_run(run, spec) or reads_final_data(run, spec, minutes=minutes, now=now):
         margin = timedelta(minutes=min(final_minutes, minutes))
         return ReadWindow(run.interval_start - margin, run.interval_end, final=True)
     lookback = timedelta(minutes=minutes)
@@ -107,9 +109,11 @@ def trigger_report(
     report_type: str,
     metrics: Sequence[str],
     window: ReadWindow,
+    now: datetime,
     include_participants: bool = False,
 ) -> dict[str, Any]:
-    """Create a detailed report for records of the UTC window ``window``.
+    """Create a detailed report for records of the UTC window ``window``; ``now`` is the warehouse
+    clock the window was chosen by, read just before, and is recorded as the report's creation time.
 
     The request carries tenant-local wall-clock digits (8x8 reads them that way)
     unless the integration reproduces the naive import. The returned request is everything needed
@@ -128,7 +132,7 @@ def trigger_report(
         "request_end": sent.end,
         "timezone": sent.timezone,
     }
-    report_id, created_at = _create(step, client, request)
+    report_id, created_at = _create(step, client, request, created_at=now)
     log.info(
         "created 8x8 report %s (%s) for %s .. %s UTC%s: sent %s .. %s in %s",
         report_id,
@@ -151,13 +155,16 @@ def trigger_report(
     }
 
 
-def _create(step: Step, client: Any, request: dict[str, Any]) -> tuple[int, datetime]:
+def _create(
+    step: Step, client: Any, request: dict[str, Any], *, created_at: datetime | None = None
+) -> tuple[int, datetime]:
     """Create the report; returns its id and its creation time on the warehouse clock, taken just
     before the request (the report holds 8x8's data as of then or later). Loads compare these times
     so that an older report never overwrites rows written from a newer one, and the warehouse
-    clock is the one clock every worker shares."""
-    with step.connect() as conn:
-        created_at = store.database_now(conn, step.warehouse.schema)
+    clock is the one clock every worker shares. ``created_at``: that clock, already read."""
+    if created_at is None:
+        with step.connect() as conn:
+            created_at = store.database_now(conn, step.warehouse.schema)
     report_id: int = client.create_detailed_report(
         request["report_type"],
         start=request["request_start"],

@@ -103,11 +103,14 @@ def run_step(
     from acdflow.warehouse.connection import connect
 
     ti = context["ti"]
+    # Steps name their upstream tasks without a group: in the history DAG ``interactions.load``
+    # reads ``interactions.transform``.
+    group = str(ti.task_id).rpartition(".")[0]
     step = Step(
         spec,
         warehouse,
         run_info(context),
-        lambda task_id: ti.xcom_pull(task_ids=task_id),
+        lambda task_id: ti.xcom_pull(task_ids=f"{group}.{task_id}" if group else task_id),
         context.get("outlet_events"),
     )
     run = step.run
