@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-parse bench-storage bench-clear-day bench-triggerer soak clean help
+.PHONY: venv test test-e2e lint typecheck unit requirements check-requirements demo airflow bench bench-parse bench-storage bench-clear-day bench-triggerer bench-history soak clean help
 
 help:
 	@echo "make test      lint, type-check and run the test suite (bootstraps .venv from uv.lock)"
@@ -24,6 +24,7 @@ help:
 	@echo "make test-e2e  opt-in tests under a real scheduler and in a headless browser"
 	@echo "make bench     benchmarks (not tests); make bench-storage: WAL and rows written per day"
 	@echo "               make bench-parse: DAG-folder processing at 1,000 integrations"
+	@echo "               make bench-history: 30 days of history through the history DAG"
 	@echo "make soak      a simulated day of three integrations under faults and a real scheduler (about an hour)"
 	@echo "make requirements  regenerate requirements.txt (Astro) from uv.lock"
 
@@ -100,6 +101,11 @@ bench-clear-day: venv
 # one triggerer process (BENCH_ARGS: e.g. --pollers 100 --duration 60).
 bench-triggerer: venv
 	$(BIN)/python bench/bench_triggerer.py $(BENCH_ARGS)
+
+# Thirty days of one 100,000-interaction, 300-agent tenant through its history DAG under a real
+# scheduler, next to downloading the same report pages raw (BENCH_ARGS: e.g. --days 5).
+bench-history: venv
+	$(BIN)/python bench/bench_history.py $(BENCH_ARGS)
 
 # Three integrations import a simulated day each (100,000 interactions, 300 agents) under a real
 # scheduler while 5 % of requests fail; the warehouse is then compared with the ground truth.

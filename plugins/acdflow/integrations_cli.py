@@ -39,6 +39,10 @@ def register(groups: Any) -> None:
     add.add_argument("--connection", required=True, help="Airflow connection id (type eightbyeight)")
     add.add_argument("--start-date", help="first 15-minute interval to import (default: today, 00:00 UTC)")
     add.add_argument(
+        "--history-start-date",
+        help="first UTC day the <name>__history DAG imports, a whole day per run (default: no history DAG)",
+    )
+    add.add_argument(
         "--file", type=Path, help="integrations file (default: $ACDFLOW_INTEGRATIONS or include/)"
     )
     add.set_defaults(func=_add)
@@ -75,7 +79,9 @@ def _entry_text(entry: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add_integration(path: Path, name: str, conn_id: str, start_date: str | None = None) -> dict[str, str]:
+def add_integration(
+    path: Path, name: str, conn_id: str, start_date: str | None = None, history_start_date: str | None = None
+) -> dict[str, str]:
     """Validate and append an entry, keeping the file's comments; raises ``SystemExit`` on problems."""
     text = path.read_text(encoding="utf-8") if path.exists() else "integrations: []\n"
     current = parse_config(yaml.safe_load(text), path=path)
@@ -93,6 +99,8 @@ def add_integration(path: Path, name: str, conn_id: str, start_date: str | None 
         "conn_id": conn_id,
         "start_date": start_date or datetime.now(UTC).strftime("%Y-%m-%d"),
     }
+    if history_start_date:
+        entry["history_start_date"] = history_start_date
     try:
         parse_integration(entry)
     except Exception as exc:  # the validator's located message is what the user needs
@@ -119,10 +127,13 @@ def add_integration(path: Path, name: str, conn_id: str, start_date: str | None 
 
 def _add(args: argparse.Namespace) -> int:
     path = args.file or config_path()
-    entry = add_integration(path, args.name, args.connection, args.start_date)
+    entry = add_integration(path, args.name, args.connection, args.start_date, args.history_start_date)
     name = entry["name"]
     print(f"added integration {name} (connection {entry['conn_id']}, from {entry['start_date']}) to {path}")
-    print(f"its DAGs: {name}__interactions, {name}__agent_status, {name}__live_status")
+    history = (
+        f", {name}__history (from {entry['history_start_date']})" if "history_start_date" in entry else ""
+    )
+    print(f"its DAGs: {name}__interactions, {name}__agent_status, {name}__live_status{history}")
     return 0
 
 

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,20 @@ def test_add_appends_a_valid_entry_and_keeps_the_comments(yaml_file: Path) -> No
     assert "acme_us__interactions" in out.stdout
     text = yaml_file.read_text()
     assert "# acdflow integrations: one entry per 8x8 tenant" in text  # comments survive
+    assert "acme_us__history" not in out.stdout
     out = _acdflow(
-        "integrations", "add", "beta_eu", "--connection", "eightbyeight_beta", "--file", str(yaml_file)
+        "integrations",
+        "add",
+        "beta_eu",
+        "--connection",
+        "eightbyeight_beta",
+        "--history-start-date",
+        "2025-01-01",
+        "--file",
+        str(yaml_file),
     )
     assert out.returncode == 0, out.stderr
+    assert "beta_eu__history (from 2025-01-01)" in out.stdout
     result = load_config(yaml_file)
     assert result.issues == ()
     assert [(s.name, s.conn_id) for s in result.integrations] == [
@@ -61,6 +72,23 @@ def test_add_appends_a_valid_entry_and_keeps_the_comments(yaml_file: Path) -> No
         ("beta_eu", "eightbyeight_beta"),
     ]
     assert result.integrations[0].start_date.isoformat() == "2026-11-01T00:00:00+00:00"
+    assert [s.history_start_date for s in result.integrations] == [None, datetime(2025, 1, 1, tzinfo=UTC)]
+    # A history start that is not a whole UTC day is refused before anything is written.
+    before = yaml_file.read_text()
+    bad = _acdflow(
+        "integrations",
+        "add",
+        "gamma",
+        "--connection",
+        "c",
+        "--history-start-date",
+        "2025-01-01T06:00",
+        "--file",
+        str(yaml_file),
+    )
+    assert bad.returncode != 0
+    assert "history_start_date" in bad.stderr
+    assert yaml_file.read_text() == before
 
 
 def test_add_refuses_duplicates_and_bad_names(yaml_file: Path) -> None:
