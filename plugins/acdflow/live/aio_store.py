@@ -26,7 +26,6 @@ from acdflow.transform.agent_status import LiveStatus
 from acdflow.warehouse import live
 from acdflow.warehouse.connection import session_extra
 from acdflow.warehouse.sql import render
-from acdflow.warehouse.store import canonical_row_hash
 
 AsyncConnection = psycopg.AsyncConnection[Any]
 
@@ -157,19 +156,7 @@ async def record_skipped(
     """:func:`acdflow.warehouse.live.record_skipped`; returns how many were new."""
     if not rejected:
         return 0
-    unique: dict[str, live.LiveRejection] = {}
-    for item in rejected:
-        # ascii(): an id of any type and content has one printable, encodable spelling.
-        key = canonical_row_hash({"agent_id": ascii(item.agent_id), "reason": ascii(item.reason)})
-        unique.setdefault(key, item)
-    params: dict[str, Any] = {
-        "integration": integration,
-        "observed_at": observed_at,
-        "row_hash": list(unique),
-        "reason": [live._storable_text(r.reason) for r in unique.values()],
-        "raw": [live._storable_raw(r.raw) for r in unique.values()],
-        "record_id": [live._record_id(r.agent_id) for r in unique.values()],
-    }
+    params = live.rejection_params(integration, rejected, observed_at)
     async with conn.transaction():
         cursor = await conn.execute(render("live_status/poll_live_status.rejected.sql", schema), params)
     return cursor.rowcount

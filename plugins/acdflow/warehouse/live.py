@@ -93,6 +93,26 @@ def _integration_lock(conn: Connection, integration: str) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"acdflow:live:{integration}",))
 
 
+def rejection_params(
+    integration: str, rejected: Sequence[LiveRejection], observed_at: datetime
+) -> dict[str, Any]:
+    """The parameters of ``poll_live_status.rejected.sql`` for the elements one poll skipped,
+    shared by the sync and async writers: one row per agent and reason."""
+    unique: dict[str, LiveRejection] = {}
+    for item in rejected:
+        # ascii(): an id of any type and content has one printable, encodable spelling.
+        key = canonical_row_hash({"agent_id": ascii(item.agent_id), "reason": ascii(item.reason)})
+        unique.setdefault(key, item)
+    return {
+        "integration": integration,
+        "observed_at": observed_at,
+        "row_hash": list(unique),
+        "reason": [_storable_text(r.reason) for r in unique.values()],
+        "raw": [_storable_raw(r.raw) for r in unique.values()],
+        "record_id": [_record_id(r.agent_id) for r in unique.values()],
+    }
+
+
 def snapshot_params(
     integration: str, statuses: Sequence[LiveStatus], observed_at: datetime, jitter: timedelta
 ) -> dict[str, Any]:
@@ -248,19 +268,7 @@ def record_skipped(
     ``live_status/poll_live_status.rejected.sql``); returns how many were new."""
     if not rejected:
         return 0
-    unique: dict[str, LiveRejection] = {}
-    for item in rejected:
-        # ascii(): an id of any type and content has one printable, encodable spelling.
-        key = canonical_row_hash({"agent_id": ascii(item.agent_id), "reason": ascii(item.reason)})
-        unique.setdefault(key, item)
-    params: dict[str, Any] = {
-        "integration": integration,
-        "observed_at": observed_at,
-        "row_hash": list(unique),
-        "reason": [_storable_text(r.reason) for r in unique.values()],
-        "raw": [_storable_raw(r.raw) for r in unique.values()],
-        "record_id": [_record_id(r.agent_id) for r in unique.values()],
-    }
+    params = rejection_params(integration, rejected, observed_at)
     with conn.transaction():
         cursor = conn.execute(render("live_status/poll_live_status.rejected.sql", schema), params)
     return cursor.rowcount
