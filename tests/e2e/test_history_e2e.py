@@ -20,6 +20,7 @@ from tests.e2e.harness import (
     start_pipeline,
     utc,
 )
+from tests.e2e.test_assets_e2e import events
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 DAY = timedelta(days=1)
@@ -162,6 +163,16 @@ def test_history_days_across_a_dst_change_equal_the_truth_and_clear_idempotently
     )
     assert len(aht_runs) == DAYS
     assert all(r["n"] >= 96 for r in aht_runs)
+    # Each day's run announced the three tables it published, for its day.
+    for table, task in (
+        ("interactions", "interactions.load"),
+        ("interval_aht", "interactions.aggregate_aht"),
+        ("agent_status_history", "agent_status.load"),
+    ):
+        announced = events(pipe, table)
+        assert [(e["dag_id"], e["task_id"]) for e in announced] == [(f"{pipe.name}__history", task)] * DAYS
+        assert [e["extra"]["interval_start"] for e in announced] == [d.isoformat() for d in _days(first)]
+        assert all(e["extra"]["intervals_count"] >= 96 for e in announced if table != "agent_status_history")
     history = _tables(pipe, first, last_end)
 
     # Clearing (re-running) the range, latest day first, changes nothing.
