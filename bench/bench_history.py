@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil  # type: ignore[import-untyped]
-import requests
+from bench_sim import Reader  # type: ignore[import-not-found, unused-ignore]
 
 from acdflow.config import load_config
 from acdflow.eightbyeight.client import MAX_PAGE_SIZE
@@ -53,6 +53,7 @@ OUT_DIR = REPO / ".acdflow" / "bench"
 WORK = OUT_DIR / "tmp" / "history"
 NAME = "bench_hist"
 CONN_ID = "eightbyeight_bench_hist"
+# The credentials bench_sim.Reader logs in with.
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
 TENANT = "benchhist01"
 TIMEZONE = "America/Chicago"
@@ -60,19 +61,8 @@ DAY = timedelta(days=1)
 MB = 1024 * 1024
 
 
-class RawReader:
+class RawReader(Reader):  # type: ignore[misc, unused-ignore]
     """The floor: 8x8's report API with nothing on top, ``requests`` and ``json.loads``."""
-
-    def __init__(self, base_url: str) -> None:
-        self.session = requests.Session()
-        self.hist = f"{base_url}/analytics/cc/v8/historical-metrics"
-        token = self.session.post(
-            f"{base_url}/oauth/v2/token",
-            auth=(CLIENT_ID, CLIENT_SECRET),
-            data={"grant_type": "client_credentials"},
-            timeout=30,
-        ).json()["access_token"]
-        self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
 
     def read(self, report_type: str, start: datetime, end: datetime, metrics: tuple[str, ...]) -> int:
         sent = request_window(start, end, TIMEZONE, correct_quirk=True)
