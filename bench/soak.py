@@ -1,7 +1,7 @@
 """Soak run (``make soak``): three integrations import a simulated day each under a real scheduler
 while the simulator injects faults, then the warehouse is compared with the simulator's ground truth.
 
-Not a test (about 40 minutes at the shortened windows it once used; longer at the defaults): a run
+Not a test (about an hour on two cores at the default windows; docs/benchmarks.md): a run
 whose table misses the bar exits 1.
 ``tests/scheduler/test_soak_small.py`` (``make test-e2e``) runs it for one hour of data.
 
