@@ -168,6 +168,64 @@ def test_concurrent_publishes_of_the_same_rows_leave_one_copy(warehouse_uri: str
         ).fetchall() == [(300,)]
 
 
+def test_a_first_import_raced_by_another_load_falls_back_to_the_upsert(
+    warehouse_uri: str, fresh_schema: str
+) -> None:
+    # Report 22 finds none of its interactions published (report 21 has not committed), so it
+    # takes the plain insert, which then waits on 21's keys and fails once 21 commits. The upsert
+    # it falls back to must publish 22's version (created later) and report the interval that
+    # int-0 leaves, which it can only know by reading the published rows again.
+    first = [_record(0, minute=31), *(_record(i, minute=1) for i in range(1, 20))]
+    second = [_record(0, minute=16), *(_record(i, minute=1) for i in range(1, 30))]
+    with store.connect(warehouse_uri, fresh_schema) as conn:
+        _stage(conn, fresh_schema, 21, first)
+        _stage(conn, fresh_schema, 22, second)
+    outcome: list[store.PublishResult | BaseException] = []
+
+    def publish_second() -> None:
+        try:
+            with store.connect(warehouse_uri, fresh_schema) as conn:
+                outcome.append(
+                    store.publish_interactions(
+                        conn, fresh_schema, integration="acme", report_id=22, interval_start=T0
+                    )
+                )
+        except BaseException as exc:  # pragma: no cover - reported below
+            outcome.append(exc)
+
+    with store.connect(warehouse_uri, fresh_schema) as holder, holder.transaction():
+        store.publish_interactions(holder, fresh_schema, integration="acme", report_id=21, interval_start=T0)
+        racer = threading.Thread(target=publish_second)
+        racer.start()
+        with psycopg.connect(warehouse_uri, autocommit=True) as probe:
+            for _ in range(200):
+                waiting = probe.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE application_name = 'acdflow' AND wait_event_type = 'Lock'"
+                ).fetchone()
+                if waiting and waiting[0] > 0:
+                    break
+                racer.join(0.05)
+            else:  # pragma: no cover - the assertion below says what went wrong
+                pytest.fail("the second load never waited on the first one's keys")
+    racer.join(30)
+    [result] = outcome
+    assert isinstance(result, store.PublishResult), result
+    assert result.changed == 11  # int-0 moved, int-20..29 new; the 19 equal rows are left alone
+    assert result.intervals == (T0, T0 + timedelta(minutes=15), T0 + timedelta(minutes=30))
+    with psycopg.connect(warehouse_uri) as conn:
+        rows = conn.execute(
+            sql.SQL("SELECT interaction_id, interval_start, report_id FROM {}.interactions").format(
+                sql.Identifier(fresh_schema)
+            )
+        ).fetchall()
+    by_id = {r[0]: (r[1], r[2]) for r in rows}
+    assert len(rows) == 30
+    assert by_id["int-0"] == (T0 + timedelta(minutes=15), 22)
+    assert by_id["int-5"] == (T0, 21)
+    assert by_id["int-25"] == (T0, 22)
+
+
 def test_aht_recompute_matches_an_independent_calculation(warehouse_uri: str, fresh_schema: str) -> None:
     records = []
     for i in range(200):

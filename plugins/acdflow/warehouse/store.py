@@ -340,25 +340,49 @@ def publish_interactions(
     ``report_created_at`` (default: now, on the warehouse clock) decides which report wins when two
     disagree; ``expected_staged`` makes the load fail, publishing nothing, if staged rows are gone.
     ``intervals`` in the result are the intervals the staged rows fall in plus those that moved
-    interactions left, for the AHT recompute."""
+    interactions left, for the AHT recompute.
+
+    When none of the staged interactions is published yet (a first import of the data, as history
+    imports are), they are written by a plain insert, without the upsert's key checks; the result
+    is the same rows."""
     params: dict[str, Any] = {"integration": integration, "report_id": report_id}
     with conn.transaction():
         staged_row = conn.execute(render("interactions/load.staged.sql", schema), params).fetchone()
         staged, intervals = staged_row if staged_row else (0, [])
         check_staged(report_id=report_id, staged=int(staged), expected=expected_staged)
         params["report_created_at"] = report_created_at or database_now(conn, schema)
-        moved_row = conn.execute(render("interactions/load.moved.sql", schema), params).fetchone()
-        changed = conn.execute(render("interactions/load.sql", schema), params).rowcount
+        published, left = _published(conn, schema, params)
+        changed = _insert_new(conn, schema, params) if published == 0 else None
+        if changed is None:
+            if published == 0:
+                # A concurrent load published some of them first: what they leave is read anew.
+                left = _published(conn, schema, params)[1]
+            changed = conn.execute(render("interactions/load.sql", schema), params).rowcount
         rejected_new = publish_rejected(
             conn, schema, params, source="interactions", interval_start=interval_start
         )
-    left = moved_row[0] if moved_row else []
     return PublishResult(
         changed=max(changed, 0),
         staged=int(staged),
         rejected_new=max(rejected_new, 0),
         intervals=tuple(sorted({*intervals, *left})),
     )
+
+
+def _published(conn: Connection, schema: str, params: Mapping[str, Any]) -> tuple[int, list[datetime]]:
+    """How many staged interactions are published already, and the intervals they would leave."""
+    row = conn.execute(render("interactions/load.published.sql", schema), params).fetchone()
+    return (int(row[0]), list(row[1])) if row else (0, [])
+
+
+def _insert_new(conn: Connection, schema: str, params: Mapping[str, Any]) -> int | None:
+    """Insert staged interactions none of which is published; ``None`` if a concurrent load
+    published one of them meanwhile (the savepoint undoes this insert; the caller upserts)."""
+    try:
+        with conn.transaction():
+            return max(conn.execute(render("interactions/load.new.sql", schema), params).rowcount, 0)
+    except psycopg.errors.UniqueViolation:
+        return None
 
 
 def publish_rejected(
