@@ -21,11 +21,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from acdflow.config import IntegrationSpec, WarehouseSpec
-
-
-def step_name(task_id: str) -> str:
-    """The step a task runs: its id without the task group (``interactions.load`` runs ``load``)."""
-    return task_id.rpartition(".")[2]
+from acdflow.pipeline import split_task_id
 
 
 class StepOperator(BaseOperator):
@@ -45,7 +41,7 @@ class StepOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from acdflow.pipeline.steps import run_step
 
-        function = getattr(importlib.import_module(self.step_module), step_name(self.task_id))
+        function = getattr(importlib.import_module(self.step_module), split_task_id(self.task_id)[1])
         return run_step(self.spec, self.warehouse, context, function)
 
 

@@ -10,5 +10,12 @@ AGENT_STATUS_REPORT = "detailed-reports-agent-status-change"
 HISTORY_KIND = "history"
 
 
+def split_task_id(task_id: str) -> tuple[str, str]:
+    """A task's group and the step it runs: ``interactions.load`` is step ``load`` of group
+    ``interactions``; a task outside any group has the group ``""``."""
+    group, _, step = task_id.rpartition(".")
+    return group, step
+
+
 class TimeDriftError(RuntimeError):
     """The time-drift check found UTC/local drift in the agent-status data of an interval."""

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from acdflow.config import IntegrationSpec, WarehouseSpec
+from acdflow.pipeline import split_task_id
 from acdflow.redaction import error_summary
 from acdflow.runtime import RunInfo, run_info
 
@@ -105,7 +106,7 @@ def run_step(
     ti = context["ti"]
     # Steps name their upstream tasks without a group: in the history DAG ``interactions.load``
     # reads ``interactions.transform``.
-    group = str(ti.task_id).rpartition(".")[0]
+    group = split_task_id(str(ti.task_id))[0]
     step = Step(
         spec,
         warehouse,
