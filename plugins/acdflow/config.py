@@ -132,13 +132,21 @@ class IntegrationSpec:
         """Data created before this instant is final in 8x8: every record of it has been readable
         for longer than the longest window any run re-reads (the daily settle run's
         ``settle_lookback_hours``, or a look-back of ``minutes`` if that is longer)."""
-        return now - max(timedelta(minutes=minutes), timedelta(hours=self.settle_lookback_hours))
+        return now - self.settle_lag(minutes)
+
+    def settle_lag(self, minutes: int) -> timedelta:
+        """How old data must be to be final, for runs that re-read ``minutes``."""
+        return max(timedelta(minutes=minutes), timedelta(hours=self.settle_lookback_hours))
+
+    @property
+    def history_lag(self) -> timedelta:
+        """How old data must be before the history DAG reads it: final for both report kinds."""
+        return self.settle_lag(max(self.lookback_minutes, self.status_overlap_minutes))
 
     def history_end(self, now: datetime) -> datetime:
         """End of the last day the history DAG imports: the UTC midnight at or before the settle
         horizon of both report kinds (and not after ``end_date``), so every day it reads is final."""
-        minutes = max(self.lookback_minutes, self.status_overlap_minutes)
-        horizon = self.settle_horizon(minutes=minutes, now=now)
+        horizon = now - self.history_lag
         if self.end_date is not None:
             horizon = min(horizon, self.end_date)
         return horizon.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

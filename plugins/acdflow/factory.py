@@ -266,7 +266,7 @@ def build_history_dag(spec: IntegrationSpec, warehouse: WarehouseSpec, *, now: d
             dag_id=spec.dag_id(HISTORY_KIND),
             conn_id=spec.conn_id,
             history_start=spec.history_start_date.date().isoformat(),
-            horizon=max(spec.settle_lookback_hours, -(-spec.lookback_minutes // 60)),
+            horizon=-(-spec.history_lag // timedelta(hours=1)),
             final_overlap=spec.final_overlap_minutes,
             quirk=str(spec.correct_time_quirk).lower(),
             concurrency=spec.api_concurrency,

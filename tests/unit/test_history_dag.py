@@ -71,6 +71,22 @@ def test_history_ends_at_the_last_midnight_before_the_settle_horizon(
     assert dag.start_date == datetime(2025, 1, 1, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "hours"),
+    [
+        ({}, 48),
+        ({"lookback_minutes": 3 * 24 * 60}, 72),
+        # A status overlap longer than both look-backs decides, rounded up to whole hours.
+        ({"settle_lookback_hours": 0, "status_overlap_minutes": 5 * 60 + 1}, 6),
+    ],
+)
+def test_the_history_dag_doc_states_the_age_of_the_data_it_reads(
+    overrides: dict[str, Any], hours: int
+) -> None:
+    dag = factory.build_history_dag(spec(**overrides), WarehouseSpec(), now=NOW)
+    assert f"older than {hours} hours" in " ".join(str(dag.doc_md).split())
+
+
 def test_no_history_dag_without_a_history_start_date() -> None:
     config = ConfigResult(Path("-"), WarehouseSpec(), (spec(history_start_date=None),), ())
     assert sorted(factory.build_dags(config, now=NOW)) == [
