@@ -3,7 +3,9 @@
 One integration with a ``history_start_date`` imports ``--days`` whole days (default 30) of a
 simulated tenant (``--scale`` interactions a day, default 100,000; ``--agents``, default 300)
 through its ``<name>__history`` DAG under a real Airflow (scheduler, DAG processor, triggerer, API
-server; LocalExecutor; metadata in the embedded PostgreSQL). The days end three days before today,
+server; LocalExecutor; metadata in the embedded PostgreSQL), set up as docs/runbook.md says: with
+the shipped ``config/airflow_local_settings.py`` in its home, so task processes start with the task
+libraries already imported (``--no-preload`` leaves it out). The days end three days before today,
 so all of them are final.
 
 In the same run, first, the floor: the same reports (the same request digits, metrics, page size)
@@ -167,6 +169,12 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=300, help="agents [300]")
     parser.add_argument("--api-concurrency", type=int, default=2, help="the integration's API slots [2]")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds to wait for the import")
+    parser.add_argument(
+        "--no-preload",
+        dest="preload",
+        action="store_false",
+        help="without config/airflow_local_settings.py: every task imports its libraries itself",
+    )
     args = parser.parse_args()
 
     last_end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - 3 * DAY
@@ -196,7 +204,8 @@ def main() -> int:
     )
     print(
         f"history benchmark: {args.days} days from {first:%Y-%m-%d}, {args.scale:,} interactions/day,"
-        f" {args.agents} agents, api_concurrency {args.api_concurrency}",
+        f" {args.agents} agents, api_concurrency {args.api_concurrency},"
+        f" {'with' if args.preload else 'without'} the preloading local settings",
         flush=True,
     )
     with EmbeddedPostgres(WORK / "pg") as pg, sim.serve(host="127.0.0.1", port=0) as server:
@@ -214,7 +223,10 @@ def main() -> int:
             },
         )
         airflow = LocalAirflow(
-            home=WORK / "airflow", metadata_conninfo=ensure_database(pg.uri, "airflow"), extra_env=env
+            home=WORK / "airflow",
+            metadata_conninfo=ensure_database(pg.uri, "airflow"),
+            extra_env=env,
+            preload=args.preload,
         )
         airflow.migrate()
         airflow.import_pools(spec.pools())
@@ -227,6 +239,7 @@ def main() -> int:
         "scale": args.scale,
         "agents": args.agents,
         "api_concurrency": args.api_concurrency,
+        "preload": args.preload,
         "floor": floor,
         "history": history,
         "loaded": loaded,
