@@ -168,6 +168,37 @@ def test_concurrent_publishes_of_the_same_rows_leave_one_copy(warehouse_uri: str
         ).fetchall() == [(300,)]
 
 
+def test_the_first_import_and_the_upsert_write_the_same_rows(warehouse_uri: str, fresh_schema: str) -> None:
+    # The same report loaded into an empty table (the plain insert, load.new.sql) and with one of
+    # its rows already published (the keyed upsert, load.sql): every other row must be stored
+    # identically, whatever columns the table has.
+    records = [_record(i, minute=i % 30, handling_ms=None if i % 4 == 0 else 1_000 * i) for i in range(20)]
+    created = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    query = sql.SQL("SELECT to_jsonb(t) - 'loaded_at' FROM {}.interactions t ORDER BY interaction_id").format(
+        sql.Identifier(fresh_schema)
+    )
+
+    def load() -> store.PublishResult:
+        _stage(conn, fresh_schema, 1, records)
+        return store.publish_interactions(
+            conn, fresh_schema, integration="acme", report_id=1, interval_start=T0, report_created_at=created
+        )
+
+    with store.connect(warehouse_uri, fresh_schema) as conn:
+        assert load().changed == 20
+        first_import = [row[0] for row in conn.execute(query).fetchall()]
+        conn.execute(
+            sql.SQL("DELETE FROM {}.interactions WHERE interaction_id <> 'int-0'").format(
+                sql.Identifier(fresh_schema)
+            )
+        )
+        assert load().changed == 19
+        upserted = [row[0] for row in conn.execute(query).fetchall()]
+    assert len(first_import) == 20
+    assert "handling_ms" in first_import[1]
+    assert upserted == first_import
+
+
 def test_a_first_import_raced_by_another_load_falls_back_to_the_upsert(
     warehouse_uri: str, fresh_schema: str
 ) -> None:
