@@ -24,12 +24,12 @@ def _landed(uri: str, schema: str) -> int:
 
 
 def test_no_transaction_is_open_while_the_next_page_is_fetched(warehouse_uri: str, fresh_schema: str) -> None:
-    pages = [[{"n": p * 2 + i} for i in range(2)] for p in range(3)]
+    pages = [store.LandingPage([{"n": p * 2 + i} for i in range(2)]) for p in range(3)]
     seen: list[tuple[str, int]] = []
     with store.connect(warehouse_uri, fresh_schema) as conn:
         pid = conn.info.backend_pid
 
-        def fetched_pages() -> Iterator[list[dict[str, int]]]:
+        def fetched_pages() -> Iterator[store.LandingPage]:
             for index, page in enumerate(pages):
                 if index:
                     # Here the client would page and back off over HTTP.
@@ -48,9 +48,9 @@ def test_a_paging_failure_leaves_no_pages_behind(warehouse_uri: str, fresh_schem
     class PagingFailed(Exception):
         pass
 
-    def failing_pages() -> Iterator[list[dict[str, int]]]:
-        yield [{"n": 1}]
-        yield [{"n": 2}]
+    def failing_pages() -> Iterator[store.LandingPage]:
+        yield store.LandingPage([{"n": 1}])
+        yield store.LandingPage([{"n": 2}])
         raise PagingFailed("8x8 gave up")
 
     with store.connect(warehouse_uri, fresh_schema) as conn:
@@ -60,6 +60,11 @@ def test_a_paging_failure_leaves_no_pages_behind(warehouse_uri: str, fresh_schem
             )
         assert store.landed_row_count(conn, fresh_schema, integration="acme", report_id=3) == 0
         landed = store.land_pages(
-            conn, fresh_schema, integration="acme", report_kind="x", report_id=3, pages=iter([[{"n": 1}]])
+            conn,
+            fresh_schema,
+            integration="acme",
+            report_kind="x",
+            report_id=3,
+            pages=iter([store.LandingPage([{"n": 1}])]),
         )
         assert landed.rows == 1

@@ -133,7 +133,7 @@ def test_a_backend_frozen_mid_extract_fails_the_step_in_time_and_a_retry_lands_e
     from airflow.sdk.exceptions import AirflowTaskTimeout
 
     conn_id = _airflow_conn(monkeypatch, own_postgres, statement_timeout="5s", lock_timeout="1s")
-    pages = [[{"n": p * 3 + i} for i in range(3)] for p in range(4)]
+    pages = [store.LandingPage([{"n": p * 3 + i} for i in range(3)]) for p in range(4)]
     key: dict[str, Any] = {"integration": "acme", "report_kind": "x", "report_id": 7}
     frozen: list[int] = []
 
@@ -141,7 +141,7 @@ def test_a_backend_frozen_mid_extract_fails_the_step_in_time_and_a_retry_lands_e
         pass  # migrations run here, outside the step's time budget
     backends: list[int] = []
 
-    def freezing_pages() -> Iterator[list[dict[str, int]]]:
+    def freezing_pages() -> Iterator[store.LandingPage]:
         yield pages[0]
         os.kill(backends[0], signal.SIGSTOP)  # the backend stops between two pages
         frozen.append(backends[0])

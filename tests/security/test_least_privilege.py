@@ -148,7 +148,10 @@ def _load_one_interval_as(uri: str, schema: str) -> None:
             integration=INTEGRATION,
             report_kind=INTERACTION_REPORT,
             report_id=1,
-            pages=[[VALID_INTERACTION_A, suspect(mediaType="Fax")], [VALID_INTERACTION_B]],
+            pages=[
+                store.LandingPage([VALID_INTERACTION_A, suspect(mediaType="Fax")]),
+                store.LandingPage([VALID_INTERACTION_B]),
+            ],
         )
         store.land_pages(
             conn,
@@ -156,7 +159,7 @@ def _load_one_interval_as(uri: str, schema: str) -> None:
             integration=INTEGRATION,
             report_kind=AGENT_STATUS_REPORT,
             report_id=2,
-            pages=[[VALID_STATUS_A, VALID_STATUS_B, suspect_status(time="noon")]],
+            pages=[store.LandingPage([VALID_STATUS_A, VALID_STATUS_B, suspect_status(time="noon")])],
         )
     results = _upstream(INTERACTION_REPORT, report_id=1, rows=3)
     step = pipeline.step("interactions", results)

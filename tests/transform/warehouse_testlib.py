@@ -10,6 +10,7 @@ product.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -37,9 +38,11 @@ Span = tuple[str, str, datetime, datetime | None]  # (agent_id, status_name, sta
 def landed(
     conn: Connection, schema: str, rows: Sequence[Any], report_kind: str, report_id: int, integration: str
 ) -> Iterator[Any]:
-    """Land ``rows`` as one page (the ``extract`` task) and stream them back (what ``transform`` reads)."""
+    """Land ``rows`` as one page (the ``extract`` task) and stream them back (what ``transform`` reads).
+    The page comes with its JSON text, ASCII-escaped, as the client hands 8x8's pages on."""
+    page = store.LandingPage(rows, json.dumps(list(rows)))
     store.land_pages(
-        conn, schema, integration=integration, report_kind=report_kind, report_id=report_id, pages=[rows]
+        conn, schema, integration=integration, report_kind=report_kind, report_id=report_id, pages=[page]
     )
     return store.iter_landed_rows(conn, schema, integration=integration, report_id=report_id)
 

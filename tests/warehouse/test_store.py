@@ -334,7 +334,7 @@ def test_rejected_rows_are_quarantined_once(warehouse_uri: str, fresh_schema: st
 
 
 def test_landed_pages_stream_back_in_order(warehouse_uri: str, fresh_schema: str) -> None:
-    pages = [[{"n": p * 10 + i} for i in range(10)] for p in range(7)]
+    pages = [store.LandingPage([{"n": p * 10 + i} for i in range(10)]) for p in range(7)]
     with store.connect(warehouse_uri, fresh_schema) as conn:
         landed = store.land_pages(
             conn, fresh_schema, integration="acme", report_kind="x", report_id=5, pages=iter(pages)

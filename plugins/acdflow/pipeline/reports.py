@@ -216,7 +216,7 @@ def extract(step: Step) -> dict[str, Any]:
             integration=step.spec.name,
             report_kind=report_kind,
             report_id=report_id,
-            pages=(page.rows for page in client.iter_detailed_pages(report_id)),
+            pages=(store.LandingPage(page.rows, page.text) for page in client.iter_detailed_pages(report_id)),
         )
     log.info("landed %s rows in %s pages of report %s", landed.rows, landed.pages, report_id)
     return {
