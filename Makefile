@@ -33,8 +33,10 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+# Bytecode compiled once here: where PYTHONDONTWRITEBYTECODE is set, every Airflow process would
+# otherwise compile Airflow, pandas and Great Expectations from source on each start (seconds each).
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --python "$(PYTHON)"
+	$(UV) sync --frozen --compile-bytecode --python "$(PYTHON)"
 	@touch $@
 
 venv: $(VENV)/.synced
