@@ -12,7 +12,7 @@ In the same run, first, the floor: the same reports (the same request digits, me
 created and paged through with ``requests`` and ``json.loads``, one after the other, nothing
 else. The simulator renders a row's JSON at about 12,000 rows a second and serves it again from its
 cache at over 100,000, so before anything is timed every report is read once to fill that cache,
-sized for all the days (about 10 GB of rows at the defaults; the machine needs about 16 GB free),
+sized for all the days (about 10 GB of rows at the defaults; the process peaks near 18 GB),
 and the floor and the import then measure the client, not the simulator. That first read is
 printed too, as the cold floor.
 ``--cold`` skips it and keeps the simulator's default cache, so both read the simulator cold (the
